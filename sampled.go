@@ -865,6 +865,11 @@ func (s *SampledSoftmax[F]) slotOf(c int) int {
 
 // exampleLogits sets row to the logits of example i, whose hidden vector
 // is hi.
+//
+// TODO: each logit is one BLAS dot product, which is right for the small
+// batches of the benchmarks and the example; for large batches, gathering
+// the sampled rows once and computing every example's sampled logits with
+// one Gemm would read them from cache instead of once per example.
 func (s *SampledSoftmax[F]) exampleLogits(row, hi []F, i int, w, b []F) {
 	d, nt := s.dim, s.numTrue
 	labels := s.labelSlot[i*nt : (i+1)*nt]

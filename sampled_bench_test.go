@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -23,9 +24,17 @@ import (
 // Both apply their gradients, so that each op is a whole step. SetBytes is
 // the size of the weights, so MB/s compares the two directly. The targets
 // cycle through classes drawn log-uniformly, as words in text would be.
-// For the ratio at one size: -bench 'SampledSoftmax/float32/.*/100000'.
+//
+// BenchmarkSampledSpeedup/<type>/<n> runs the two alternately, one full
+// step then sampledPerFull sampled ones, and reports the ratio of their
+// times per step as "speedup": on a shared machine both see the same load.
 
-const benchDim = 128
+const (
+	benchDim       = 128
+	sampledPerFull = 100
+)
+
+var benchClasses = []int{10000, 100000}
 
 func BenchmarkSampledSoftmax(b *testing.B) {
 	benchSampledSoftmax[float32](b)
@@ -33,55 +42,93 @@ func BenchmarkSampledSoftmax(b *testing.B) {
 }
 
 func benchSampledSoftmax[F Float](b *testing.B) {
-	for _, n := range []int{10000, 100000} {
-		sampler, err := NewLogUniformSampler(n)
-		if err != nil {
-			b.Fatal(err)
+	for _, n := range benchClasses {
+		full, sampled := benchSteps[F](b, n)
+		for _, op := range []struct {
+			name string
+			step func()
+		}{{"full", full}, {"sampled64", sampled}} {
+			b.Run(fmt.Sprintf("%T/%s/%d", F(0), op.name, n), func(b *testing.B) {
+				b.SetBytes(int64(n * benchDim * sizeOf[F]()))
+				b.ReportAllocs()
+				for b.Loop() {
+					op.step()
+				}
+			})
 		}
-		src := rand.NewPCG(1, uint64(n))
-		targets := make([]int, 1024)
-		for i := range targets {
-			targets[i] = sampler.Draw(src)
-		}
-		rng := rand.New(rand.NewPCG(2, uint64(n)))
-		w, bias, h := weightsFor[F](rng, n, benchDim, 1)
-		const lr = 1e-4
+	}
+}
 
-		b.Run(fmt.Sprintf("%T/full/%d", F(0), n), func(b *testing.B) {
-			logits, g, dh := make([]F, n), make([]F, n), make([]F, benchDim)
-			b.SetBytes(int64(n * benchDim * sizeOf[F]()))
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				copy(logits, bias)
-				gemv(blas.NoTrans, 1, w, n, h, 1, logits)
-				benchSink = float64(CrossEntropy(g, logits, targets[i%len(targets)]))
-				gemv(blas.Trans, 1, w, n, g, 0, dh)
-				ger(-lr, g, h, w)
-				axpy(-lr, g, bias)
-				i++
-			}
-		})
+func BenchmarkSampledSpeedup(b *testing.B) {
+	benchSampledSpeedup[float32](b)
+	benchSampledSpeedup[float64](b)
+}
 
-		b.Run(fmt.Sprintf("%T/sampled64/%d", F(0), n), func(b *testing.B) {
-			s, err := NewSampledSoftmax[F](SampledConfig{
-				Dim: benchDim, Sampler: sampler, NumSampled: 64})
-			if err != nil {
-				b.Fatal(err)
-			}
-			dh := make([]F, benchDim)
-			src := rand.NewPCG(3, uint64(n))
-			b.SetBytes(int64(n * benchDim * sizeOf[F]()))
+func benchSampledSpeedup[F Float](b *testing.B) {
+	for _, n := range benchClasses {
+		full, sampled := benchSteps[F](b, n)
+		b.Run(fmt.Sprintf("%T/%d", F(0), n), func(b *testing.B) {
 			b.ReportAllocs()
-			i := 0
+			var tFull, tSampled time.Duration
 			for b.Loop() {
-				s.Sample(src)
-				benchSink = float64(s.Loss(nil, dh, h, targets[i%len(targets):][:1], w, bias))
-				s.Step(w, bias, lr)
-				i++
+				t0 := time.Now()
+				full()
+				t1 := time.Now()
+				for range sampledPerFull {
+					sampled()
+				}
+				tSampled += time.Since(t1)
+				tFull += t1.Sub(t0)
 			}
+			b.ReportMetric(float64(tFull)*sampledPerFull/float64(tSampled), "speedup")
 		})
 	}
+}
+
+// benchSteps returns the two training steps over n classes that the
+// benchmarks time, on one layer's weights.
+func benchSteps[F Float](b *testing.B, n int) (full, sampled func()) {
+	sampler, err := NewLogUniformSampler(n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src := rand.NewPCG(1, uint64(n))
+	targets := make([]int, 1024)
+	for i := range targets {
+		targets[i] = sampler.Draw(src)
+	}
+	rng := rand.New(rand.NewPCG(2, uint64(n)))
+	w, bias, h := weightsFor[F](rng, n, benchDim, 1)
+	const lr = 1e-4
+
+	logits, g, dh := make([]F, n), make([]F, n), make([]F, benchDim)
+	i := 0
+	full = func() {
+		copy(logits, bias)
+		gemv(blas.NoTrans, 1, w, n, h, 1, logits)
+		benchSink = float64(CrossEntropy(g, logits, targets[i%len(targets)]))
+		gemv(blas.Trans, 1, w, n, g, 0, dh)
+		ger(-lr, g, h, w)
+		axpy(-lr, g, bias)
+		i++
+	}
+
+	s, err := NewSampledSoftmax[F](SampledConfig{Dim: benchDim, Sampler: sampler, NumSampled: 64})
+	if err != nil {
+		b.Fatal(err)
+	}
+	j := 0
+	sampled = func() {
+		s.Sample(src)
+		benchSink = float64(s.Loss(nil, dh, h, targets[j%len(targets):][:1], w, bias))
+		s.Step(w, bias, lr)
+		j++
+	}
+
+	// Size the workspace and touch every page before timing.
+	full()
+	sampled()
+	return full, sampled
 }
 
 // gemv sets y = alpha·op(A)·x + beta·y for the row-major matrix A of rows
@@ -110,7 +157,56 @@ func ger[F Float](alpha F, x, y, a []F) {
 
 // BenchmarkSampler measures one draw from each sampler over 100000
 // classes; the unigram counts are Zipfian, raised to the power 0.75.
+// BenchmarkSamplerRatio draws from the unigram and the uniform sampler in
+// alternating blocks of drawBlock and reports the ratio of their times per
+// draw as "unigram/uniform".
 func BenchmarkSampler(b *testing.B) {
+	for _, s := range benchSamplers(b) {
+		b.Run(s.name, func(b *testing.B) {
+			src := rand.NewPCG(1, 2)
+			b.ReportAllocs()
+			sum := 0
+			for b.Loop() {
+				sum += s.sampler.Draw(src)
+			}
+			benchSink = float64(sum)
+		})
+	}
+}
+
+const drawBlock = 4096
+
+func BenchmarkSamplerRatio(b *testing.B) {
+	samplers := benchSamplers(b)
+	uniform, unigram := samplers[0].sampler, samplers[2].sampler
+	src := rand.NewPCG(1, 2)
+	b.ReportAllocs()
+	var tUniform, tUnigram time.Duration
+	sum := 0
+	for b.Loop() {
+		t0 := time.Now()
+		for range drawBlock {
+			sum += uniform.Draw(src)
+		}
+		t1 := time.Now()
+		for range drawBlock {
+			sum += unigram.Draw(src)
+		}
+		tUnigram += time.Since(t1)
+		tUniform += t1.Sub(t0)
+	}
+	benchSink = float64(sum)
+	b.ReportMetric(float64(tUnigram)/float64(tUniform), "unigram/uniform")
+}
+
+type namedSampler struct {
+	name    string
+	sampler Sampler
+}
+
+// benchSamplers returns the uniform, log-uniform and unigram samplers the
+// benchmarks draw from, in that order.
+func benchSamplers(b *testing.B) []namedSampler {
 	const n = 100000
 	counts := make([]float64, n)
 	for i := range counts {
@@ -128,18 +224,5 @@ func BenchmarkSampler(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, s := range []struct {
-		name    string
-		sampler Sampler
-	}{{"uniform", uniform}, {"loguniform", logUniform}, {"unigram", unigram}} {
-		b.Run(s.name, func(b *testing.B) {
-			src := rand.NewPCG(1, 2)
-			b.ReportAllocs()
-			sum := 0
-			for b.Loop() {
-				sum += s.sampler.Draw(src)
-			}
-			benchSink = float64(sum)
-		})
-	}
+	return []namedSampler{{"uniform", uniform}, {"loguniform", logUniform}, {"unigram", unigram}}
 }
