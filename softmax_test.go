@@ -77,6 +77,10 @@ func accuracyExtremes[F Float](t *testing.T) {
 		big = math.MaxFloat32
 	}
 	edge := math.Log(smallestNormal[F]())
+	halfUlpLog := math.Log(0x1p-25) // exp of it is just under half an ulp of 1
+	if !is32[F]() {
+		halfUlpLog = math.Log(0x1p-54)
+	}
 	cases := map[string][]F{
 		"ramp to the flush threshold": ramp[F](257, 0, edge*1.02),
 		"near the flush threshold":    {0, F(edge), F(edge + 0.5), F(edge - 0.5), F(edge * 0.999)},
@@ -85,7 +89,11 @@ func accuracyExtremes[F Float](t *testing.T) {
 		"huge spread":                 {F(big / 2), F(-big / 2), F(big/2 - 1)},
 		"equal":                       slices.Repeat([]F{7}, 1000),
 		"one dominant":                append(slices.Repeat([]F{-30}, 999), 30),
-		"integers":                    ramp[F](300, -150, 150),
+		// Terms just under half an ulp of the dominant one: a sum that adds
+		// them one by one to the dominant term loses every one of them.
+		"dominant among near-ties": append([]F{0}, slices.Repeat([]F{F(halfUlpLog)}, 20000)...),
+		"near-ties then dominant":  append(slices.Repeat([]F{F(halfUlpLog)}, 20000), 0),
+		"integers":                 ramp[F](300, -150, 150),
 	}
 	for name, x := range cases {
 		y := make([]F, len(x))

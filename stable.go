@@ -143,7 +143,8 @@ func storeExp[F Float](dst, x []F, m F) float64 {
 // running pair. Its results follow the kernels' contract: a NaN sum when x
 // holds NaN or +Inf, and (lowest, 0) when x holds only -Inf.
 func maxSumExp[F Float](x []F) (F, float64) {
-	m, sum := lowest[F](), 0.0
+	m := lowest[F]()
+	var acc neumaier
 	for len(x) > 0 {
 		n := min(len(x), sumBlock)
 		var bm F
@@ -159,14 +160,18 @@ func maxSumExp[F Float](x []F) (F, float64) {
 			return bm, bs
 		}
 		if bm > m {
-			sum = sum*math.Exp(float64(m)-float64(bm)) + bs
+			// Rescale what was summed so far to the new maximum.
+			f := math.Exp(float64(m) - float64(bm))
+			acc.sum *= f
+			acc.c *= f
 			m = bm
 		} else {
-			sum += bs * math.Exp(float64(bm)-float64(m))
+			bs *= math.Exp(float64(bm) - float64(m))
 		}
+		acc.add(bs)
 		x = x[n:]
 	}
-	return m, sum
+	return m, acc.total()
 }
 
 // normalizer returns the maximum m of x and s = sum of exp(x[i]-m), with
