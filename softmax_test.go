@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"testing"
+
+	"gonum.org/v1/gonum/mat"
 )
 
 // testAPI runs f for float32 and for float64 under every kernel and
@@ -523,6 +525,69 @@ func rowsMatchVectors[F Float](t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDense checks the mat.Dense forms against the vector forms, on a view
+// whose stride exceeds its width and with dst distinct from and equal to
+// src.
+func TestDense(t *testing.T) {
+	forEachKernel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(17, 18))
+		whole := mat.NewDense(4, 7, randomLogits[float64](rng, 28, 3))
+		src := whole.Slice(0, 4, 1, 6).(*mat.Dense) // 4×5, stride 7
+		rows, cols := src.Dims()
+		for _, op := range []struct {
+			name  string
+			dense func(dst, src *mat.Dense)
+			vec   func(dst, src []float64)
+		}{
+			{"SoftmaxDense", SoftmaxDense, Softmax[float64]},
+			{"LogSoftmaxDense", LogSoftmaxDense, LogSoftmax[float64]},
+		} {
+			dst := mat.NewDense(rows, cols, nil)
+			op.dense(dst, src)
+			want := make([]float64, cols)
+			for r := range rows {
+				op.vec(want, mat.Row(nil, r, src))
+				if got := mat.Row(nil, r, dst); !slices.Equal(got, want) {
+					t.Errorf("%s: row %d = %v, want %v", op.name, r, got, want)
+				}
+			}
+			inPlace := mat.DenseCopyOf(src)
+			op.dense(inPlace, inPlace)
+			if !mat.Equal(inPlace, dst) {
+				t.Errorf("%s: in place differs", op.name)
+			}
+		}
+
+		lse := make([]float64, rows)
+		LogSumExpDense(lse, src)
+		targets := []int{0, 4, 2, 1}
+		grad := mat.NewDense(rows, cols, nil)
+		loss := CrossEntropyDense(grad, src, targets)
+		var wantLoss float64
+		g := make([]float64, cols)
+		for r := range rows {
+			row := mat.Row(nil, r, src)
+			if want := LogSumExp(row); lse[r] != want {
+				t.Errorf("LogSumExpDense: row %d = %g, want %g", r, lse[r], want)
+			}
+			wantLoss += CrossEntropy(g, row, targets[r])
+			if got := mat.Row(nil, r, grad); !slices.Equal(got, g) {
+				t.Errorf("CrossEntropyDense: row %d gradient %v, want %v", r, got, g)
+			}
+		}
+		if math.Abs(loss-wantLoss) > 1e-14*wantLoss {
+			t.Errorf("CrossEntropyDense: loss %g, want %g", loss, wantLoss)
+		}
+		if l := CrossEntropyDense(nil, src, targets); math.Abs(l-loss) > 1e-14*loss {
+			t.Errorf("CrossEntropyDense without gradient: %g, want %g", l, loss)
+		}
+		assertPanics(t, "SoftmaxDense", func() { SoftmaxDense(mat.NewDense(2, 2, nil), src) })
+		assertPanics(t, "LogSumExpDense", func() { LogSumExpDense(make([]float64, 3), src) })
+		assertPanics(t, "CrossEntropyDense", func() { CrossEntropyDense(nil, src, []int{0}) })
+		assertPanics(t, "CrossEntropyDense", func() { CrossEntropyDense(nil, src, []int{0, 5, 0, 0}) })
+	})
 }
 
 func TestPanics(t *testing.T) {

@@ -119,7 +119,13 @@ func sumExp[F Float](x []F, shift F) float64 {
 // block. m is finite and at least every finite x[i].
 func storeExp[F Float](dst, x []F, m F) float64 {
 	var acc neumaier
-	s32, s64 := newExpShift(float32(m)), newExpShift(float64(m))
+	var s32 expShift[float32]
+	var s64 expShift[float64]
+	if is32[F]() {
+		s32 = newExpShift(float32(m))
+	} else {
+		s64 = newExpShift(float64(m))
+	}
 	for len(x) > 0 {
 		n := min(len(x), sumBlock)
 		if is32[F]() {
