@@ -57,53 +57,73 @@ type Tree struct {
 // paths and the expected path length is the smallest any binary tree
 // achieves.
 //
-// When counts is non-increasing, as fastText's and word2vec's dictionaries
-// are, the tree is node for node theirs: the classes are leaves 0..n-1,
-// internal node n+j is the j-th one created and owns row j, each step joins
-// the two smallest nodes (the first becomes the code-0 child, the second
-// the code-1 child), and a leaf and an internal node of equal count go to
-// the internal node first. Their trained output matrices can therefore be
-// used as the weights unchanged (word2vec's negated; see Hierarchical).
+// When counts is non-increasing, as fastText's dictionaries are (and
+// word2vec's but for its first word), the tree is node for node theirs:
+// the classes are leaves 0..n-1, internal node n+j is the j-th one created
+// and owns row j, each step joins the two smallest nodes (the first
+// becomes the code-0 child, the second the code-1 child), and a leaf and
+// an internal node of equal count go to the internal node first. Their
+// trained output matrices can therefore be used as the weights unchanged
+// (word2vec's negated; see Hierarchical).
 // Counts in any other order are first stably sorted into descending order,
-// and the tree is built over that order.
+// and the tree is built over that order; NewHuffmanTreeInOrder builds over
+// the order given instead, as word2vec does.
 //
 // NewHuffmanTree returns an error if there are fewer than 2 classes, more
 // than about a billion, a count that is not positive, or counts whose sum
 // overflows an int64.
 func NewHuffmanTree(counts []int64) (*Tree, error) {
+	return hsHuffman("NewHuffmanTree", counts, true)
+}
+
+// NewHuffmanTreeInOrder builds a tree by the construction of
+// NewHuffmanTree applied to the counts in the order given, without sorting
+// them first. For non-increasing counts the two are the same tree. For
+// counts in another order the result is a valid tree but not, in general,
+// an optimal code: it is what word2vec.c builds, because word2vec keeps its
+// end-of-sentence word </s> first in its vocabulary whatever its count.
+// Use it to serve a word2vec model whose first count is not its largest.
+//
+// It returns an error for the same inputs as NewHuffmanTree.
+func NewHuffmanTreeInOrder(counts []int64) (*Tree, error) {
+	return hsHuffman("NewHuffmanTreeInOrder", counts, false)
+}
+
+// hsHuffman builds a Huffman tree, sorting the counts first if sorted is
+// true and they are not already in descending order.
+func hsHuffman(fn string, counts []int64, sorted bool) (*Tree, error) {
 	n := len(counts)
-	if err := hsCheckClasses("NewHuffmanTree", n); err != nil {
+	if err := hsCheckClasses(fn, n); err != nil {
 		return nil, err
 	}
 	var total int64
 	for c, k := range counts {
 		if k <= 0 {
-			return nil, fmt.Errorf("softmax.NewHuffmanTree: counts[%d] = %d; counts must be positive",
-				c, k)
+			return nil, fmt.Errorf("softmax.%s: counts[%d] = %d; counts must be positive", fn, c, k)
 		}
 		if total > math.MaxInt64-k {
-			return nil, errors.New("softmax.NewHuffmanTree: the sum of the counts overflows an int64")
+			return nil, fmt.Errorf("softmax.%s: the sum of the counts overflows an int64", fn)
 		}
 		total += k
 	}
 
-	// leafClass[i] is the class at sorted position i.
+	// leafClass[i] is the class at leaf position i.
 	leafClass := make([]int32, n)
 	for i := range leafClass {
 		leafClass[i] = int32(i)
 	}
-	if !slices.IsSortedFunc(counts, func(a, b int64) int { return hsCompareDesc(a, b) }) {
+	if sorted && !slices.IsSortedFunc(counts, hsCompareDesc) {
 		slices.SortStableFunc(leafClass, func(a, b int32) int {
 			return hsCompareDesc(counts[a], counts[b])
 		})
 	}
 
-	// Two queues, as in fastText and word2vec: the leaves from the
-	// smallest count up (leaf moves down from n-1), and the internal nodes
-	// in the order they were made, which is also ascending (node moves up
-	// from n). Node i is made from the two smallest nodes available; a
-	// leaf is taken only when it is strictly smaller than the next
-	// internal node.
+	// Two queues, as in fastText and word2vec: the leaves from the last
+	// (the smallest count, when sorted) to the first, and the internal
+	// nodes in the order they were made (node moves up from n), which for
+	// sorted counts is ascending too. Node i is made from the heads of the
+	// two queues: a leaf is taken only when it is strictly smaller than
+	// the next internal node, or no internal node is waiting.
 	weight := make([]int64, 2*n-1)
 	for i, c := range leafClass {
 		weight[i] = counts[c]
@@ -126,7 +146,7 @@ func NewHuffmanTree(counts []int64) (*Tree, error) {
 			}
 		}
 	}
-	return hsNewTree("NewHuffmanTree", n, child, int32(n-2))
+	return hsNewTree(fn, n, child, int32(n-2))
 }
 
 // hsCompareDesc orders counts from the largest down.
@@ -176,9 +196,9 @@ func NewBalancedTree(n int) (*Tree, error) {
 // every row has two children: for fewer than 2 classes, mismatched
 // lengths, a row out of range or a code other than 0 and 1, an empty path
 // (a class that cannot be reached), paths that start at different rows,
-// a cycle (a path that returns to a row it has passed, or that puts the
-// root below a row), a node given two parents, and two nodes given the
-// same place (which is how a row on no path shows).
+// a cycle (a path that returns to a row it has passed, the root
+// included), a node given two parents, and two nodes given the same place
+// (which is how a row on no path shows).
 func NewTree(paths [][]int32, codes [][]uint8) (*Tree, error) {
 	const fn = "NewTree"
 	n := len(paths)
@@ -221,7 +241,7 @@ func NewTree(paths [][]int32, codes [][]uint8) (*Tree, error) {
 		slotOf[i] = -1
 	}
 	root := paths[0][0]
-	onPath := make([]int32, n-1) // onPath[r] = c+1 while walking class c's path
+	onPath := make([]int32, n-1) // onPath[r] = c+1 once class c's path has passed row r
 	for c, p := range paths {
 		if p[0] != root {
 			return nil, fmt.Errorf("softmax.NewTree: class %d's path starts at row %d, class 0's "+
@@ -238,10 +258,6 @@ func NewTree(paths [][]int32, codes [][]uint8) (*Tree, error) {
 						"twice; a tree has no cycles", c, v)
 				}
 				onPath[v] = int32(c + 1)
-				if v == root {
-					return nil, fmt.Errorf("softmax.NewTree: class %d's path puts the root, row %d, "+
-						"under row %d", c, v, p[i-1])
-				}
 				if s := slotOf[v]; s >= 0 && s != slot {
 					return nil, fmt.Errorf("softmax.NewTree: row %d has two parents: the code-%d "+
 						"child of row %d, and the code-%d child of row %d on class %d's path",
@@ -434,6 +450,10 @@ func (t *Tree) checkClass(fn string, c int) {
 // its printed probabilities are slightly larger than the exact ones here,
 // by a factor of up to (1 + 1e-5/p) for each decision p on the path.
 //
+// A NaN in h or in the weights on a path makes the log-probabilities that
+// depend on it NaN; TopK then still returns distinct classes, in no
+// meaningful order.
+//
 // The weights are not copied: Step trains them in place, and the caller
 // may read or write them between calls. The dot products and updates go
 // through gonum's blas32 and blas64, and so through whatever BLAS
@@ -525,9 +545,11 @@ func (m *Hierarchical[F]) LogProbs(dst, h []F) {
 
 	s.logp[t.root] = 0
 	for _, r := range t.order {
-		for b := uint8(0); b < 2; b++ {
-			lp := s.logp[r] + hsLogSigmoidCode(float64(s.scores[r]), b)
-			if v := t.child[2*r+int32(b)]; v >= 0 {
+		var both [2]float64
+		both[0], both[1] = hsLogSigmoidBoth(float64(s.scores[r]))
+		for b, ls := range both {
+			lp := s.logp[r] + ls
+			if v := t.child[2*int(r)+b]; v >= 0 {
 				s.logp[v] = lp
 			} else {
 				dst[^v] = F(lp)
@@ -583,10 +605,11 @@ func (m *Hierarchical[F]) TopK(classes []int, logProbs []F, h []F) int {
 			found++
 			continue
 		}
-		sc := m.dot(e.node, h)
-		for b := uint8(0); b < 2; b++ {
-			lp := e.logp + hsLogSigmoidCode(sc, b)
-			q.push(hsEntry{float64(F(lp)), lp, t.child[2*e.node+int32(b)]})
+		var both [2]float64
+		both[0], both[1] = hsLogSigmoidBoth(m.dot(e.node, h))
+		for b, ls := range both {
+			lp := e.logp + ls
+			q.push(hsEntry{float64(F(lp)), lp, t.child[2*int(e.node)+b]})
 		}
 	}
 	s.heap = q
@@ -751,6 +774,20 @@ func hsLogSigmoid(x float64) float64 {
 		return -math.Log1p(math.Exp(-x))
 	}
 	return x - math.Log1p(math.Exp(x))
+}
+
+// hsLogSigmoidBoth returns the log-probabilities of both codes at a row
+// with score s, hsLogSigmoidCode(s, 0) and hsLogSigmoidCode(s, 1), bit for
+// bit, with one exponential and one logarithm: for a = |s|, the likelier
+// code has -log1p(exp(-a)) and the other that minus a.
+func hsLogSigmoidBoth(s float64) (code0, code1 float64) {
+	a := math.Abs(s)
+	likely := -math.Log1p(math.Exp(-a))
+	unlikely := likely - a
+	if s >= 0 {
+		return unlikely, likely
+	}
+	return likely, unlikely
 }
 
 // hsSigmoid returns 1/(1+exp(-x)) accurately for any x.

@@ -33,8 +33,8 @@ import (
 // confident decisions are; the full layer uses the same weights plus one
 // row.
 func BenchmarkHierarchicalSoftmax(b *testing.B) {
-	b.Run("float32", benchHierarchical[float32])
-	b.Run("float64", benchHierarchical[float64])
+	b.Run("float32", hsBenchmark[float32])
+	b.Run("float64", hsBenchmark[float64])
 }
 
 const (
@@ -58,7 +58,7 @@ type hsBench[F Float] struct {
 
 func newHSBench[F Float](n int) *hsBench[F] {
 	rng := rand.New(rand.NewPCG(uint64(n), 128))
-	tr, err := NewHuffmanTree(zipfCounts(n))
+	tr, err := NewHuffmanTree(hsZipfCounts(n))
 	if err != nil {
 		panic(err)
 	}
@@ -118,8 +118,8 @@ func (bench *hsBench[F]) fullStep(h []F, class int, lr F) F {
 	return loss
 }
 
-// top5 returns the 5 largest logits' classes, best first, by one scan.
-func top5[F Float](x []F, best *[5]int) {
+// hsFullTop5 sets best to the 5 largest logits' classes, best first, by one scan.
+func hsFullTop5[F Float](x []F, best *[5]int) {
 	for i := range best {
 		best[i] = -1
 	}
@@ -140,7 +140,7 @@ func top5[F Float](x []F, best *[5]int) {
 // work.
 var hsBenchSink float64
 
-func benchHierarchical[F Float](b *testing.B) {
+func hsBenchmark[F Float](b *testing.B) {
 	benches := map[int]*hsBench[F]{}
 	get := func(n int) *hsBench[F] {
 		if benches[n] == nil {
@@ -168,7 +168,7 @@ func benchHierarchical[F Float](b *testing.B) {
 			var best [5]int
 			bench.fullLogits(h)
 			LogSoftmax(bench.logits, bench.logits)
-			top5(bench.logits, &best)
+			hsFullTop5(bench.logits, &best)
 			hsBenchSink += float64(bench.logits[best[4]])
 		}},
 		{"top5", func(bench *hsBench[F], h []F, class int) {

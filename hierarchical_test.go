@@ -83,7 +83,7 @@ func TestHuffmanTreeByHand(t *testing.T) {
 			t.Fatalf("NewHuffmanTree(%v): %v", c.counts, err)
 		}
 		hsCheckTree(t, fmt.Sprint(c.counts), tr, c.want)
-		checkKraft(t, fmt.Sprint(c.counts), tr)
+		hsCheckKraft(t, fmt.Sprint(c.counts), tr)
 	}
 
 	// Unsorted counts are stably sorted first: {1, 5, 1, 3, 2} sorts to
@@ -104,11 +104,11 @@ func TestHuffmanTreeByHand(t *testing.T) {
 	hsCheckTree(t, "unsorted", tr, want)
 }
 
-// fastTextTree is fastText's HierarchicalSoftmaxLoss::buildTree (and
+// hsFastTextTree is fastText's HierarchicalSoftmaxLoss::buildTree (and
 // word2vec's CreateBinaryTree), transcribed as literally as Go allows,
 // including the sentinel count of 1e15 for internal nodes not yet made.
 // It returns each class's path from the root down.
-func fastTextTree(counts []int64) (paths [][]int32, codes [][]uint8) {
+func hsFastTextTree(counts []int64) (paths [][]int32, codes [][]uint8) {
 	n := len(counts)
 	type node struct {
 		parent, left, right int
@@ -173,17 +173,36 @@ func TestHuffmanMatchesFastText(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			paths, codes := fastTextTree(counts)
-			hsCheckTree(t, fmt.Sprintf("n=%d spread=%d", n, spread), tr, hsWantTree{paths, codes})
+			paths, codes := hsFastTextTree(counts)
+			what := fmt.Sprintf("n=%d spread=%d", n, spread)
+			hsCheckTree(t, what, tr, hsWantTree{paths, codes})
+			inOrder, err := NewHuffmanTreeInOrder(counts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hsCheckTree(t, what+" in order", inOrder, hsWantTree{paths, codes})
+
+			// Out of order, as word2vec's vocabulary is when </s> (kept
+			// first) is not the most frequent word, and shuffled.
+			counts[0] = 1 + rng.Int64N(spread)
+			paths, codes = hsFastTextTree(counts)
+			inOrder, _ = NewHuffmanTreeInOrder(counts)
+			hsCheckTree(t, what+" </s> first", inOrder, hsWantTree{paths, codes})
+			hsCheckKraft(t, what+" </s> first", inOrder)
+			rng.Shuffle(n, func(i, j int) { counts[i], counts[j] = counts[j], counts[i] })
+			paths, codes = hsFastTextTree(counts)
+			inOrder, _ = NewHuffmanTreeInOrder(counts)
+			hsCheckTree(t, what+" shuffled", inOrder, hsWantTree{paths, codes})
+			hsCheckKraft(t, what+" shuffled", inOrder)
 		}
 	}
 }
 
-// huffmanCost returns the total cost sum(count·code length) of an optimal
+// hsHuffmanCost returns the total cost sum(count·code length) of an optimal
 // prefix code, computed independently with a priority queue: the cost is
 // the sum of the weights of all merged nodes.
-func huffmanCost(counts []int64) *big.Int {
-	q := &int64Heap{}
+func hsHuffmanCost(counts []int64) *big.Int {
+	q := &hsInt64Heap{}
 	for _, c := range counts {
 		heap.Push(q, c)
 	}
@@ -196,22 +215,22 @@ func huffmanCost(counts []int64) *big.Int {
 	return cost
 }
 
-type int64Heap []int64
+type hsInt64Heap []int64
 
-func (h int64Heap) Len() int           { return len(h) }
-func (h int64Heap) Less(i, j int) bool { return h[i] < h[j] }
-func (h int64Heap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *int64Heap) Push(x any)        { *h = append(*h, x.(int64)) }
-func (h *int64Heap) Pop() any {
+func (h hsInt64Heap) Len() int           { return len(h) }
+func (h hsInt64Heap) Less(i, j int) bool { return h[i] < h[j] }
+func (h hsInt64Heap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *hsInt64Heap) Push(x any)        { *h = append(*h, x.(int64)) }
+func (h *hsInt64Heap) Pop() any {
 	old := *h
 	x := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return x
 }
 
-// checkKraft checks the Kraft equality sum(2^-depth) = 1, exactly: the
+// hsCheckKraft checks the Kraft equality sum(2^-depth) = 1, exactly: the
 // code lengths of a full binary tree, and of no tree with a missing branch.
-func checkKraft(t *testing.T, what string, tr *Tree) {
+func hsCheckKraft(t *testing.T, what string, tr *Tree) {
 	t.Helper()
 	maxDepth := 0
 	for c := 0; c < tr.NumClasses(); c++ {
@@ -252,10 +271,10 @@ func TestHuffmanOptimal(t *testing.T) {
 			for c, k := range counts {
 				cost.Add(cost, new(big.Int).Mul(big.NewInt(k), big.NewInt(int64(tr.Depth(c)))))
 			}
-			if want := huffmanCost(counts); cost.Cmp(want) != 0 {
+			if want := hsHuffmanCost(counts); cost.Cmp(want) != 0 {
 				t.Errorf("%s: cost %v, optimal %v", what, cost, want)
 			}
-			checkKraft(t, what, tr)
+			hsCheckKraft(t, what, tr)
 		}
 	}
 
@@ -272,7 +291,7 @@ func TestHuffmanOptimal(t *testing.T) {
 		t.Errorf("powers of two: MaxDepth %d, Depth(59) %d; want 59 and 1",
 			tr.MaxDepth(), tr.Depth(59))
 	}
-	checkKraft(t, "powers of two", tr)
+	hsCheckKraft(t, "powers of two", tr)
 }
 
 func TestBalancedTree(t *testing.T) {
@@ -293,7 +312,7 @@ func TestBalancedTree(t *testing.T) {
 		if tr.Root() != 0 {
 			t.Fatalf("n=%d: root %d, want 0", n, tr.Root())
 		}
-		checkKraft(t, fmt.Sprintf("balanced n=%d", n), tr)
+		hsCheckKraft(t, fmt.Sprintf("balanced n=%d", n), tr)
 	}
 
 	// n=5 by hand: heap nodes 0..3 are rows, 4..8 are classes 0..4; node
@@ -305,9 +324,9 @@ func TestBalancedTree(t *testing.T) {
 	})
 }
 
-// randomTree returns a random full binary tree over n classes, with the
+// hsRandomTree returns a random full binary tree over n classes, with the
 // rows and the classes numbered at random, by the paths that describe it.
-func randomTree(rng *rand.Rand, n int) (paths [][]int32, codes [][]uint8) {
+func hsRandomTree(rng *rand.Rand, n int) (paths [][]int32, codes [][]uint8) {
 	// Join random pairs of subtrees until one is left; subtree i is a
 	// class if nodes[i] < 0 and a row otherwise.
 	rowNumbers := rng.Perm(n - 1)
@@ -345,13 +364,13 @@ func randomTree(rng *rand.Rand, n int) (paths [][]int32, codes [][]uint8) {
 func TestNewTree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, n := range []int{2, 3, 4, 9, 100, 1000} {
-		paths, codes := randomTree(rng, n)
+		paths, codes := hsRandomTree(rng, n)
 		tr, err := NewTree(paths, codes)
 		if err != nil {
 			t.Fatalf("n=%d: %v", n, err)
 		}
 		hsCheckTree(t, fmt.Sprintf("random n=%d", n), tr, hsWantTree{paths, codes})
-		checkKraft(t, fmt.Sprintf("random n=%d", n), tr)
+		hsCheckKraft(t, fmt.Sprintf("random n=%d", n), tr)
 		for r := 0; r < tr.Rows(); r++ {
 			for b := uint8(0); b < 2; b++ {
 				v, leaf := tr.Child(r, b)
@@ -402,24 +421,33 @@ func hsFirstClassUnder(tr *Tree, r int) int {
 // TestTreeErrors checks that every kind of bad input is an error, not a
 // panic, and that the error says what is wrong.
 func TestTreeErrors(t *testing.T) {
-	type p = []int32
-	type c = []uint8
+	huffman := func(c ...int64) func() (*Tree, error) {
+		return func() (*Tree, error) { return NewHuffmanTree(c) }
+	}
+	inOrder := func(c ...int64) func() (*Tree, error) {
+		return func() (*Tree, error) { return NewHuffmanTreeInOrder(c) }
+	}
+	balanced := func(n int) func() (*Tree, error) {
+		return func() (*Tree, error) { return NewBalancedTree(n) }
+	}
 	cases := []struct {
 		name string
 		make func() (*Tree, error)
 		want string
 	}{
-		{"huffman no classes", func() (*Tree, error) { return NewHuffmanTree(nil) }, "at least 2"},
-		{"huffman one class", func() (*Tree, error) { return NewHuffmanTree([]int64{3}) }, "at least 2"},
-		{"huffman zero count", func() (*Tree, error) { return NewHuffmanTree([]int64{3, 0, 1}) }, "counts[1] = 0"},
-		{"huffman negative count", func() (*Tree, error) { return NewHuffmanTree([]int64{-3, 2}) }, "counts[0] = -3"},
-		{"huffman overflow", func() (*Tree, error) {
-			return NewHuffmanTree([]int64{math.MaxInt64 - 1, 2})
-		}, "overflows"},
-		{"balanced one class", func() (*Tree, error) { return NewBalancedTree(1) }, "at least 2"},
-		{"balanced negative", func() (*Tree, error) { return NewBalancedTree(-4) }, "at least 2"},
-		{"balanced too many", func() (*Tree, error) { return NewBalancedTree(math.MaxInt32) }, "at most"},
-		{"described one class", func() (*Tree, error) { return NewTree([][]int32{{}}, [][]uint8{{}}) }, "at least 2"},
+		{"huffman no classes", huffman(), "at least 2"},
+		{"huffman one class", huffman(3), "at least 2"},
+		{"huffman zero count", huffman(3, 0, 1), "counts[1] = 0"},
+		{"huffman negative count", huffman(-3, 2), "counts[0] = -3"},
+		{"huffman overflow", huffman(math.MaxInt64-1, 2), "overflows"},
+		{"in order one class", inOrder(3), "at least 2"},
+		{"in order zero count", inOrder(3, 1, 0), "counts[2] = 0"},
+		{"balanced one class", balanced(1), "at least 2"},
+		{"balanced negative", balanced(-4), "at least 2"},
+		{"balanced too many", balanced(math.MaxInt32), "at most"},
+		{"described one class", func() (*Tree, error) {
+			return NewTree([][]int32{{}}, [][]uint8{{}})
+		}, "at least 2"},
 		{"described code lists", func() (*Tree, error) {
 			return NewTree([][]int32{{0}, {0}}, [][]uint8{{0}})
 		}, "code lists"},
@@ -526,8 +554,8 @@ func hsTestModel[F Float](rng *rand.Rand, tr *Tree, dim int, scale float64) *Hie
 	return m
 }
 
-// zipfCounts returns counts proportional to 1/(rank+1), like a vocabulary.
-func zipfCounts(n int) []int64 {
+// hsZipfCounts returns counts proportional to 1/(rank+1), like a vocabulary.
+func hsZipfCounts(n int) []int64 {
 	counts := make([]int64, n)
 	for i := range counts {
 		counts[i] = int64(math.Ceil(1e7 / float64(i+1)))
@@ -539,14 +567,14 @@ func zipfCounts(n int) []int64 {
 func hsTrees(rng *rand.Rand, n int) map[string]*Tree {
 	trees := map[string]*Tree{}
 	var err error
-	if trees["huffman"], err = NewHuffmanTree(zipfCounts(n)); err != nil {
+	if trees["huffman"], err = NewHuffmanTree(hsZipfCounts(n)); err != nil {
 		panic(err)
 	}
 	if trees["balanced"], err = NewBalancedTree(n); err != nil {
 		panic(err)
 	}
 	if n <= 5000 {
-		if trees["random"], err = NewTree(randomTree(rng, n)); err != nil {
+		if trees["random"], err = NewTree(hsRandomTree(rng, n)); err != nil {
 			panic(err)
 		}
 	}
@@ -554,13 +582,13 @@ func hsTrees(rng *rand.Rand, n int) map[string]*Tree {
 }
 
 func TestHierarchicalSumsToOne(t *testing.T) {
-	t.Run("float32", hierarchicalSumsToOne[float32])
-	t.Run("float64", hierarchicalSumsToOne[float64])
+	t.Run("float32", hsSumsToOne[float32])
+	t.Run("float64", hsSumsToOne[float64])
 }
 
-// hierarchicalSumsToOne checks that the probabilities from LogProbs sum
+// hsSumsToOne checks that the probabilities from LogProbs sum
 // to 1 and agree with LogProb.
-func hierarchicalSumsToOne[F Float](t *testing.T) {
+func hsSumsToOne[F Float](t *testing.T) {
 	// LogProbs takes its scores from one gemv and LogProb from dot
 	// products, which may round differently: agree allows for that.
 	tol, agree := 1e-5, 1e-5
@@ -618,6 +646,14 @@ func TestLogSigmoid(t *testing.T) {
 				t.Errorf("logSigmoid(%g) = %g, want %g", x, a, want)
 			}
 		}
+		for _, s := range []float64{x, -x} {
+			c0, c1 := hsLogSigmoidBoth(s)
+			if math.Float64bits(c0) != math.Float64bits(hsLogSigmoidCode(s, 0)) ||
+				math.Float64bits(c1) != math.Float64bits(hsLogSigmoidCode(s, 1)) {
+				t.Errorf("logSigmoidBoth(%g) = %g, %g; one at a time %g, %g", s, c0, c1,
+					hsLogSigmoidCode(s, 0), hsLogSigmoidCode(s, 1))
+			}
+		}
 		if a > 0 || b > 0 {
 			t.Errorf("logSigmoid(±%g) = %g, %g; it is never positive", x, a, b)
 		}
@@ -631,6 +667,23 @@ func TestLogSigmoid(t *testing.T) {
 			}
 		}
 	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	for i := 0; i < 100000; i++ {
+		s := rng.NormFloat64() * math.Pow(10, float64(rng.IntN(8)-3))
+		c0, c1 := hsLogSigmoidBoth(s)
+		if math.Float64bits(c0) != math.Float64bits(hsLogSigmoidCode(s, 0)) ||
+			math.Float64bits(c1) != math.Float64bits(hsLogSigmoidCode(s, 1)) {
+			t.Fatalf("logSigmoidBoth(%g) = %g, %g; one at a time %g, %g", s, c0, c1,
+				hsLogSigmoidCode(s, 0), hsLogSigmoidCode(s, 1))
+		}
+	}
+	for _, s := range []float64{math.Inf(1), math.Inf(-1), math.NaN()} {
+		c0, c1 := hsLogSigmoidBoth(s)
+		if !hsSameFloat(c0, hsLogSigmoidCode(s, 0)) || !hsSameFloat(c1, hsLogSigmoidCode(s, 1)) {
+			t.Errorf("logSigmoidBoth(%g) = %g, %g; one at a time %g, %g", s, c0, c1,
+				hsLogSigmoidCode(s, 0), hsLogSigmoidCode(s, 1))
+		}
+	}
 	if v := hsLogSigmoid(math.Inf(-1)); !math.IsInf(v, -1) {
 		t.Errorf("logSigmoid(-Inf) = %g", v)
 	}
@@ -642,9 +695,12 @@ func TestLogSigmoid(t *testing.T) {
 	}
 }
 
-// bruteTopK scores every class with LogProb and sorts them, best first,
+// hsSameFloat reports whether a and b are the same number, NaN equal to NaN.
+func hsSameFloat(a, b float64) bool { return a == b || (a != a && b != b) }
+
+// hsBruteTopK scores every class with LogProb and sorts them, best first,
 // ties in increasing class order.
-func bruteTopK[F Float](m *Hierarchical[F], h []F) ([]int, []F) {
+func hsBruteTopK[F Float](m *Hierarchical[F], h []F) ([]int, []F) {
 	n := m.Tree().NumClasses()
 	classes := make([]int, n)
 	lp := make([]F, n)
@@ -668,14 +724,14 @@ func bruteTopK[F Float](m *Hierarchical[F], h []F) ([]int, []F) {
 }
 
 func TestTopKBruteForce(t *testing.T) {
-	t.Run("float32", topKBruteForce[float32])
-	t.Run("float64", topKBruteForce[float64])
+	t.Run("float32", hsTopKBruteForce[float32])
+	t.Run("float64", hsTopKBruteForce[float64])
 }
 
-// topKBruteForce checks TopK against scoring every class, for every k
+// hsTopKBruteForce checks TopK against scoring every class, for every k
 // from 1 to n+1, on random trees and weights, including weights that make
 // many classes exactly equally probable.
-func topKBruteForce[F Float](t *testing.T) {
+func hsTopKBruteForce[F Float](t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	const dim = 5
 	for _, n := range []int{2, 3, 5, 8, 17, 100, 300} {
@@ -684,7 +740,7 @@ func topKBruteForce[F Float](t *testing.T) {
 				m := hsTestModel[F](rng, tr, dim, scale)
 				for trial := 0; trial < 3; trial++ {
 					h := randomLogits[F](rng, dim, 1)
-					wantC, wantLP := bruteTopK(m, h)
+					wantC, wantLP := hsBruteTopK(m, h)
 					for k := 1; k <= n+1; k++ {
 						what := fmt.Sprintf("%s n=%d scale=%g k=%d", name, n, scale, k)
 						classes := make([]int, k)
@@ -730,7 +786,7 @@ func topKBruteForce[F Float](t *testing.T) {
 // hidden vector, and handles infinite scores.
 func TestTopKSpecialValues(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	tr, _ := NewHuffmanTree(zipfCounts(50))
+	tr, _ := NewHuffmanTree(hsZipfCounts(50))
 	m := hsTestModel[float64](rng, tr, 4, 4)
 	classes := make([]int, 60)
 	lp := make([]float64, 60)
@@ -740,7 +796,8 @@ func TestTopKSpecialValues(t *testing.T) {
 	seen := map[int]bool{}
 	for i := 0; i < 50; i++ {
 		if lp[i] == lp[i] || seen[classes[i]] {
-			t.Fatalf("NaN: class %d log-probability %g (seen before: %v)", classes[i], lp[i], seen[classes[i]])
+			t.Fatalf("NaN: class %d log-probability %g (seen before: %v)",
+				classes[i], lp[i], seen[classes[i]])
 		}
 		seen[classes[i]] = true
 	}
@@ -901,14 +958,14 @@ func TestHierarchicalPanics(t *testing.T) {
 // TestHierarchicalZeroAllocations shows that inference and training do not
 // allocate in steady state.
 func TestHierarchicalZeroAllocations(t *testing.T) {
-	t.Run("float32", hierarchicalZeroAllocations[float32])
-	t.Run("float64", hierarchicalZeroAllocations[float64])
+	t.Run("float32", hsZeroAllocations[float32])
+	t.Run("float64", hsZeroAllocations[float64])
 }
 
-func hierarchicalZeroAllocations[F Float](t *testing.T) {
+func hsZeroAllocations[F Float](t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 18))
 	const n, dim = 5000, 16
-	tr, _ := NewHuffmanTree(zipfCounts(n))
+	tr, _ := NewHuffmanTree(hsZipfCounts(n))
 	m := hsTestModel[F](rng, tr, dim, 4)
 	h := randomLogits[F](rng, dim, 1)
 	dh := make([]F, dim)
@@ -933,21 +990,21 @@ func hierarchicalZeroAllocations[F Float](t *testing.T) {
 
 // The fastText test data: see testdata/fasttext/README.md.
 
-type fastTextData struct {
+type hsFastTextData struct {
 	labels      []string
 	counts      []int64
 	dim         int
 	output      []float32 // the whole output matrix, one row per label
 	vectors     [][]float32
-	predictions [][]fastTextPrediction
+	predictions [][]hsFastTextPrediction
 }
 
-type fastTextPrediction struct {
+type hsFastTextPrediction struct {
 	label int
 	prob  float64
 }
 
-func readFastTextData(t *testing.T) *fastTextData {
+func hsReadFastTextData(t *testing.T) *hsFastTextData {
 	t.Helper()
 	dir := filepath.Join("testdata", "fasttext")
 	lines := func(name string) [][]string {
@@ -979,7 +1036,7 @@ func readFastTextData(t *testing.T) *fastTextData {
 		return v
 	}
 
-	d := &fastTextData{}
+	d := &hsFastTextData{}
 	index := map[string]int{}
 	for _, l := range lines("labels.txt") {
 		k, err := strconv.ParseInt(l[1], 10, 64)
@@ -1009,14 +1066,14 @@ func readFastTextData(t *testing.T) *fastTextData {
 		d.vectors = append(d.vectors, floats(v))
 	}
 	for _, l := range lines("predictions.txt") {
-		var p []fastTextPrediction
+		var p []hsFastTextPrediction
 		for i := 0; i+1 < len(l); i += 2 {
 			c, ok := index[l[i]]
 			prob, err := strconv.ParseFloat(l[i+1], 64)
 			if !ok || err != nil {
 				t.Fatalf("predictions.txt: cannot read %q %q", l[i], l[i+1])
 			}
-			p = append(p, fastTextPrediction{c, prob})
+			p = append(p, hsFastTextPrediction{c, prob})
 		}
 		d.predictions = append(d.predictions, p)
 	}
@@ -1035,7 +1092,7 @@ func readFastTextData(t *testing.T) *fastTextData {
 // 1e-3, in the same order, once fastText's way of computing them is taken
 // into account (see fastTextView).
 func TestFastTextModel(t *testing.T) {
-	d := readFastTextData(t)
+	d := hsReadFastTextData(t)
 	n := len(d.labels)
 	tr, err := NewHuffmanTree(d.counts)
 	if err != nil {
@@ -1134,11 +1191,14 @@ func TestFastTextModel(t *testing.T) {
 // model: word2vec trains sigmoid(syn1_r · h) as the probability of code 0,
 // so its rows, negated, are this library's weights. The reference below is
 // word2vec's own product over the path, written from its training loop
-// (g = (1 - code - f)·alpha pushes f towards 1 - code).
+// (g = (1 - code - f)·alpha pushes f towards 1 - code). The vocabulary has
+// word2vec's </s> first with a small count, so the tree is built in order.
 func TestWord2VecConvention(t *testing.T) {
 	rng := rand.New(rand.NewPCG(19, 20))
 	const n, dim = 300, 7
-	tr, _ := NewHuffmanTree(zipfCounts(n))
+	counts := hsZipfCounts(n)
+	counts[0] = 3
+	tr, _ := NewHuffmanTreeInOrder(counts)
 	syn1 := randomLogits[float64](rng, tr.Rows()*dim, 1)
 	negated := make([]float64, len(syn1))
 	for i, v := range syn1 {
