@@ -253,17 +253,25 @@ TEXT ·maxOf32AVX2(SB), NOSPLIT, $0-28
 	VBROADCASTSS (AX), Y1
 	VBROADCASTSS (AX), Y2
 	VBROADCASTSS (AX), Y3
+	VBROADCASTSS (AX), Y4
+	VBROADCASTSS (AX), Y5
+	VBROADCASTSS (AX), Y6
+	VBROADCASTSS (AX), Y7
 
-	// 4 registers (32 elements) per iteration
+	// 8 registers (64 elements) per iteration
 unrolled:
-	CMPQ   CX, $0x00000020
+	CMPQ   CX, $0x00000040
 	JB     single
 	VMAXPS (AX), Y0, Y0
 	VMAXPS 32(AX), Y1, Y1
 	VMAXPS 64(AX), Y2, Y2
 	VMAXPS 96(AX), Y3, Y3
-	ADDQ   $0x00000080, AX
-	SUBQ   $0x00000020, CX
+	VMAXPS 128(AX), Y4, Y4
+	VMAXPS 160(AX), Y5, Y5
+	VMAXPS 192(AX), Y6, Y6
+	VMAXPS 224(AX), Y7, Y7
+	ADDQ   $0x00000100, AX
+	SUBQ   $0x00000040, CX
 	JMP    unrolled
 
 	// One register per iteration
@@ -282,12 +290,16 @@ tail:
 	SHLQ       $0x02, CX
 	NEGQ       CX
 	LEAQ       tailmaskbytes<>+0(SB), DX
-	VMOVDQU    32(DX)(CX*1), Y4
-	VMASKMOVPS (AX), Y4, Y5
-	VBLENDVPS  Y4, Y5, Y0, Y5
-	VMAXPS     Y5, Y0, Y0
+	VMOVDQU    32(DX)(CX*1), Y8
+	VMASKMOVPS (AX), Y8, Y9
+	VBLENDVPS  Y8, Y9, Y0, Y9
+	VMAXPS     Y9, Y0, Y0
 
 done:
+	VMAXPS       Y4, Y0, Y0
+	VMAXPS       Y5, Y1, Y1
+	VMAXPS       Y6, Y2, Y2
+	VMAXPS       Y7, Y3, Y3
 	VMAXPS       Y2, Y0, Y0
 	VMAXPS       Y3, Y1, Y1
 	VMAXPS       Y1, Y0, Y0
@@ -441,7 +453,121 @@ TEXT ·storeExp32AVX2(SB), NOSPLIT, $160-80
 	VMOVUPS      Y0, 128(SP)
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
+	CMPL         a+48(FP), $0x00
+	JNE          general
 
+	// 2 registers (16 elements) per iteration
+a0_unrolled:
+	CMPQ         DX, $0x00000010
+	JB           a0_single
+	VMOVUPS      (CX), Y2
+	VMOVUPS      32(SP), Y3
+	VFMADD231PS  const32_log2e<>+0(SB), Y2, Y3
+	VMOVUPS      32(CX), Y4
+	VMOVUPS      32(SP), Y5
+	VFMADD231PS  const32_log2e<>+0(SB), Y4, Y5
+	VCMPPS       $0x05, 128(SP), Y2, Y6
+	VCMPPS       $0x05, 128(SP), Y4, Y7
+	VADDPS       96(SP), Y3, Y3
+	VADDPS       96(SP), Y5, Y5
+	VSUBPS       96(SP), Y3, Y8
+	VSUBPS       96(SP), Y5, Y9
+	VFNMADD231PS const32_ln2hi<>+0(SB), Y8, Y2
+	VFNMADD231PS const32_ln2hi<>+0(SB), Y9, Y4
+	VSUBPS       64(SP), Y2, Y2
+	VSUBPS       64(SP), Y4, Y4
+	VFNMADD231PS const32_ln2lo<>+0(SB), Y8, Y2
+	VFNMADD231PS const32_ln2lo<>+0(SB), Y9, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      const32_c4<>+0(SB), Y8
+	VFMADD231PS  const32_c5<>+0(SB), Y2, Y8
+	VMOVUPS      const32_c4<>+0(SB), Y9
+	VFMADD231PS  const32_c5<>+0(SB), Y4, Y9
+	VFMADD213PS  const32_c3<>+0(SB), Y2, Y8
+	VFMADD213PS  const32_c3<>+0(SB), Y4, Y9
+	VFMADD213PS  const32_c2<>+0(SB), Y2, Y8
+	VFMADD213PS  const32_c2<>+0(SB), Y4, Y9
+	VFMADD213PS  const32_c1<>+0(SB), Y2, Y8
+	VFMADD213PS  const32_c1<>+0(SB), Y4, Y9
+	VFMADD213PS  const32_one<>+0(SB), Y2, Y8
+	VFMADD213PS  const32_one<>+0(SB), Y4, Y9
+	VMULPS       Y3, Y8, Y2
+	VANDPS       Y6, Y2, Y2
+	VMULPS       Y5, Y9, Y4
+	VANDPS       Y7, Y4, Y4
+	VMOVUPS      Y2, (AX)
+	VADDPS       Y2, Y0, Y0
+	VMOVUPS      Y4, 32(AX)
+	VADDPS       Y4, Y1, Y1
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          a0_unrolled
+
+	// One register per iteration
+a0_single:
+	CMPQ         DX, $0x00000008
+	JB           a0_tail
+	VMOVUPS      (CX), Y2
+	VMOVUPS      32(SP), Y3
+	VFMADD231PS  const32_log2e<>+0(SB), Y2, Y3
+	VCMPPS       $0x05, 128(SP), Y2, Y4
+	VADDPS       96(SP), Y3, Y3
+	VSUBPS       96(SP), Y3, Y5
+	VFNMADD231PS const32_ln2hi<>+0(SB), Y5, Y2
+	VSUBPS       64(SP), Y2, Y2
+	VFNMADD231PS const32_ln2lo<>+0(SB), Y5, Y2
+	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      const32_c4<>+0(SB), Y5
+	VFMADD231PS  const32_c5<>+0(SB), Y2, Y5
+	VFMADD213PS  const32_c3<>+0(SB), Y2, Y5
+	VFMADD213PS  const32_c2<>+0(SB), Y2, Y5
+	VFMADD213PS  const32_c1<>+0(SB), Y2, Y5
+	VFMADD213PS  const32_one<>+0(SB), Y2, Y5
+	VMULPS       Y3, Y5, Y2
+	VANDPS       Y4, Y2, Y2
+	VMOVUPS      Y2, (AX)
+	VADDPS       Y2, Y0, Y0
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000008, DX
+	JMP          a0_single
+
+	// The last n < lanes elements, under a mask
+a0_tail:
+	TESTQ        DX, DX
+	JZ           a0_done
+	SHLQ         $0x02, DX
+	NEGQ         DX
+	LEAQ         tailmaskbytes<>+0(SB), BX
+	VMOVDQU      32(BX)(DX*1), Y2
+	VMASKMOVPS   (CX), Y2, Y3
+	VMOVUPS      32(SP), Y4
+	VFMADD231PS  const32_log2e<>+0(SB), Y3, Y4
+	VCMPPS       $0x05, 128(SP), Y3, Y5
+	VANDPS       Y2, Y5, Y5
+	VADDPS       96(SP), Y4, Y4
+	VSUBPS       96(SP), Y4, Y6
+	VFNMADD231PS const32_ln2hi<>+0(SB), Y6, Y3
+	VSUBPS       64(SP), Y3, Y3
+	VFNMADD231PS const32_ln2lo<>+0(SB), Y6, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      const32_c4<>+0(SB), Y6
+	VFMADD231PS  const32_c5<>+0(SB), Y3, Y6
+	VFMADD213PS  const32_c3<>+0(SB), Y3, Y6
+	VFMADD213PS  const32_c2<>+0(SB), Y3, Y6
+	VFMADD213PS  const32_c1<>+0(SB), Y3, Y6
+	VFMADD213PS  const32_one<>+0(SB), Y3, Y6
+	VMULPS       Y4, Y6, Y3
+	VANDPS       Y5, Y3, Y3
+	VMASKMOVPS   Y3, Y2, (AX)
+	VADDPS       Y3, Y0, Y0
+
+a0_done:
+	JMP end
+
+general:
 	// 2 registers (16 elements) per iteration
 unrolled:
 	CMPQ         DX, $0x00000010
@@ -555,6 +681,7 @@ tail:
 	VADDPS       Y3, Y0, Y0
 
 done:
+end:
 	VADDPS       Y1, Y0, Y0
 	VCVTPS2PD    X0, Y1
 	VEXTRACTF128 $0x01, Y0, X0
@@ -596,7 +723,117 @@ TEXT ·storeExpScaled32AVX2(SB), NOSPLIT, $352-72
 	VMULPS       const32_c5<>+0(SB), Y0, Y1
 	VMOVUPS      Y1, 288(SP)
 	VMOVUPS      Y0, 320(SP)
+	CMPL         a+48(FP), $0x00
+	JNE          general
 
+	// 2 registers (16 elements) per iteration
+a0_unrolled:
+	CMPQ         DX, $0x00000010
+	JB           a0_single
+	VMOVUPS      (CX), Y0
+	VMOVUPS      32(SP), Y1
+	VFMADD231PS  const32_log2e<>+0(SB), Y0, Y1
+	VMOVUPS      32(CX), Y2
+	VMOVUPS      32(SP), Y3
+	VFMADD231PS  const32_log2e<>+0(SB), Y2, Y3
+	VCMPPS       $0x05, 128(SP), Y0, Y4
+	VCMPPS       $0x05, 128(SP), Y2, Y5
+	VADDPS       96(SP), Y1, Y1
+	VADDPS       96(SP), Y3, Y3
+	VSUBPS       96(SP), Y1, Y6
+	VSUBPS       96(SP), Y3, Y7
+	VFNMADD231PS const32_ln2hi<>+0(SB), Y6, Y0
+	VFNMADD231PS const32_ln2hi<>+0(SB), Y7, Y2
+	VSUBPS       64(SP), Y0, Y0
+	VSUBPS       64(SP), Y2, Y2
+	VFNMADD231PS const32_ln2lo<>+0(SB), Y6, Y0
+	VFNMADD231PS const32_ln2lo<>+0(SB), Y7, Y2
+	VPSLLD       $0x17, Y1, Y1
+	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      256(SP), Y6
+	VFMADD231PS  288(SP), Y0, Y6
+	VMOVUPS      256(SP), Y7
+	VFMADD231PS  288(SP), Y2, Y7
+	VFMADD213PS  224(SP), Y0, Y6
+	VFMADD213PS  224(SP), Y2, Y7
+	VFMADD213PS  192(SP), Y0, Y6
+	VFMADD213PS  192(SP), Y2, Y7
+	VFMADD213PS  160(SP), Y0, Y6
+	VFMADD213PS  160(SP), Y2, Y7
+	VFMADD213PS  320(SP), Y0, Y6
+	VFMADD213PS  320(SP), Y2, Y7
+	VMULPS       Y1, Y6, Y0
+	VANDPS       Y4, Y0, Y0
+	VMULPS       Y3, Y7, Y2
+	VANDPS       Y5, Y2, Y2
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y2, 32(AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          a0_unrolled
+
+	// One register per iteration
+a0_single:
+	CMPQ         DX, $0x00000008
+	JB           a0_tail
+	VMOVUPS      (CX), Y0
+	VMOVUPS      32(SP), Y1
+	VFMADD231PS  const32_log2e<>+0(SB), Y0, Y1
+	VCMPPS       $0x05, 128(SP), Y0, Y2
+	VADDPS       96(SP), Y1, Y1
+	VSUBPS       96(SP), Y1, Y3
+	VFNMADD231PS const32_ln2hi<>+0(SB), Y3, Y0
+	VSUBPS       64(SP), Y0, Y0
+	VFNMADD231PS const32_ln2lo<>+0(SB), Y3, Y0
+	VPSLLD       $0x17, Y1, Y1
+	VMOVUPS      256(SP), Y3
+	VFMADD231PS  288(SP), Y0, Y3
+	VFMADD213PS  224(SP), Y0, Y3
+	VFMADD213PS  192(SP), Y0, Y3
+	VFMADD213PS  160(SP), Y0, Y3
+	VFMADD213PS  320(SP), Y0, Y3
+	VMULPS       Y1, Y3, Y0
+	VANDPS       Y2, Y0, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000008, DX
+	JMP          a0_single
+
+	// The last n < lanes elements, under a mask
+a0_tail:
+	TESTQ        DX, DX
+	JZ           a0_done
+	SHLQ         $0x02, DX
+	NEGQ         DX
+	LEAQ         tailmaskbytes<>+0(SB), BX
+	VMOVDQU      32(BX)(DX*1), Y0
+	VMASKMOVPS   (CX), Y0, Y1
+	VMOVUPS      32(SP), Y2
+	VFMADD231PS  const32_log2e<>+0(SB), Y1, Y2
+	VCMPPS       $0x05, 128(SP), Y1, Y3
+	VANDPS       Y0, Y3, Y3
+	VADDPS       96(SP), Y2, Y2
+	VSUBPS       96(SP), Y2, Y4
+	VFNMADD231PS const32_ln2hi<>+0(SB), Y4, Y1
+	VSUBPS       64(SP), Y1, Y1
+	VFNMADD231PS const32_ln2lo<>+0(SB), Y4, Y1
+	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      256(SP), Y4
+	VFMADD231PS  288(SP), Y1, Y4
+	VFMADD213PS  224(SP), Y1, Y4
+	VFMADD213PS  192(SP), Y1, Y4
+	VFMADD213PS  160(SP), Y1, Y4
+	VFMADD213PS  320(SP), Y1, Y4
+	VMULPS       Y2, Y4, Y1
+	VANDPS       Y3, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)
+
+a0_done:
+	JMP end
+
+general:
 	// 2 registers (16 elements) per iteration
 unrolled:
 	CMPQ         DX, $0x00000010
@@ -706,6 +943,7 @@ tail:
 	VMASKMOVPS   Y1, Y0, (AX)
 
 done:
+end:
 	VZEROUPPER
 	RET
 
@@ -839,17 +1077,25 @@ TEXT ·maxOf64AVX2(SB), NOSPLIT, $0-32
 	VBROADCASTSD (AX), Y1
 	VBROADCASTSD (AX), Y2
 	VBROADCASTSD (AX), Y3
+	VBROADCASTSD (AX), Y4
+	VBROADCASTSD (AX), Y5
+	VBROADCASTSD (AX), Y6
+	VBROADCASTSD (AX), Y7
 
-	// 4 registers (16 elements) per iteration
+	// 8 registers (32 elements) per iteration
 unrolled:
-	CMPQ   CX, $0x00000010
+	CMPQ   CX, $0x00000020
 	JB     single
 	VMAXPD (AX), Y0, Y0
 	VMAXPD 32(AX), Y1, Y1
 	VMAXPD 64(AX), Y2, Y2
 	VMAXPD 96(AX), Y3, Y3
-	ADDQ   $0x00000080, AX
-	SUBQ   $0x00000010, CX
+	VMAXPD 128(AX), Y4, Y4
+	VMAXPD 160(AX), Y5, Y5
+	VMAXPD 192(AX), Y6, Y6
+	VMAXPD 224(AX), Y7, Y7
+	ADDQ   $0x00000100, AX
+	SUBQ   $0x00000020, CX
 	JMP    unrolled
 
 	// One register per iteration
@@ -868,12 +1114,16 @@ tail:
 	SHLQ       $0x03, CX
 	NEGQ       CX
 	LEAQ       tailmaskbytes<>+0(SB), DX
-	VMOVDQU    32(DX)(CX*1), Y4
-	VMASKMOVPD (AX), Y4, Y5
-	VBLENDVPD  Y4, Y5, Y0, Y5
-	VMAXPD     Y5, Y0, Y0
+	VMOVDQU    32(DX)(CX*1), Y8
+	VMASKMOVPD (AX), Y8, Y9
+	VBLENDVPD  Y8, Y9, Y0, Y9
+	VMAXPD     Y9, Y0, Y0
 
 done:
+	VMAXPD       Y4, Y0, Y0
+	VMAXPD       Y5, Y1, Y1
+	VMAXPD       Y6, Y2, Y2
+	VMAXPD       Y7, Y3, Y3
 	VMAXPD       Y2, Y0, Y0
 	VMAXPD       Y3, Y1, Y1
 	VMAXPD       Y1, Y0, Y0
@@ -1045,7 +1295,145 @@ TEXT ·storeExp64AVX2(SB), NOSPLIT, $160-96
 	VMOVUPD      Y0, 128(SP)
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
+	CMPQ         a+48(FP), $0x00
+	JNE          general
 
+	// 2 registers (8 elements) per iteration
+a0_unrolled:
+	CMPQ         DX, $0x00000008
+	JB           a0_single
+	VMOVUPD      (CX), Y2
+	VMOVUPD      32(SP), Y3
+	VFMADD231PD  const64_log2e<>+0(SB), Y2, Y3
+	VMOVUPD      32(CX), Y4
+	VMOVUPD      32(SP), Y5
+	VFMADD231PD  const64_log2e<>+0(SB), Y4, Y5
+	VCMPPD       $0x05, 128(SP), Y2, Y6
+	VCMPPD       $0x05, 128(SP), Y4, Y7
+	VADDPD       96(SP), Y3, Y3
+	VADDPD       96(SP), Y5, Y5
+	VSUBPD       96(SP), Y3, Y8
+	VSUBPD       96(SP), Y5, Y9
+	VFNMADD231PD const64_ln2hi<>+0(SB), Y8, Y2
+	VFNMADD231PD const64_ln2hi<>+0(SB), Y9, Y4
+	VSUBPD       64(SP), Y2, Y2
+	VSUBPD       64(SP), Y4, Y4
+	VFNMADD231PD const64_ln2lo<>+0(SB), Y8, Y2
+	VFNMADD231PD const64_ln2lo<>+0(SB), Y9, Y4
+	VPSLLQ       $0x34, Y3, Y3
+	VPSLLQ       $0x34, Y5, Y5
+	VMOVUPD      const64_c10<>+0(SB), Y8
+	VFMADD231PD  const64_c11<>+0(SB), Y2, Y8
+	VMOVUPD      const64_c10<>+0(SB), Y9
+	VFMADD231PD  const64_c11<>+0(SB), Y4, Y9
+	VFMADD213PD  const64_c9<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c9<>+0(SB), Y4, Y9
+	VFMADD213PD  const64_c8<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c8<>+0(SB), Y4, Y9
+	VFMADD213PD  const64_c7<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c7<>+0(SB), Y4, Y9
+	VFMADD213PD  const64_c6<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c6<>+0(SB), Y4, Y9
+	VFMADD213PD  const64_c5<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c5<>+0(SB), Y4, Y9
+	VFMADD213PD  const64_c4<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c4<>+0(SB), Y4, Y9
+	VFMADD213PD  const64_c3<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c3<>+0(SB), Y4, Y9
+	VFMADD213PD  const64_c2<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c2<>+0(SB), Y4, Y9
+	VFMADD213PD  const64_c1<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c1<>+0(SB), Y4, Y9
+	VFMADD213PD  const64_one<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_one<>+0(SB), Y4, Y9
+	VMULPD       Y3, Y8, Y2
+	VANDPS       Y6, Y2, Y2
+	VMULPD       Y5, Y9, Y4
+	VANDPS       Y7, Y4, Y4
+	VMOVUPD      Y2, (AX)
+	VADDPD       Y2, Y0, Y0
+	VMOVUPD      Y4, 32(AX)
+	VADDPD       Y4, Y1, Y1
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000008, DX
+	JMP          a0_unrolled
+
+	// One register per iteration
+a0_single:
+	CMPQ         DX, $0x00000004
+	JB           a0_tail
+	VMOVUPD      (CX), Y2
+	VMOVUPD      32(SP), Y3
+	VFMADD231PD  const64_log2e<>+0(SB), Y2, Y3
+	VCMPPD       $0x05, 128(SP), Y2, Y4
+	VADDPD       96(SP), Y3, Y3
+	VSUBPD       96(SP), Y3, Y5
+	VFNMADD231PD const64_ln2hi<>+0(SB), Y5, Y2
+	VSUBPD       64(SP), Y2, Y2
+	VFNMADD231PD const64_ln2lo<>+0(SB), Y5, Y2
+	VPSLLQ       $0x34, Y3, Y3
+	VMOVUPD      const64_c10<>+0(SB), Y5
+	VFMADD231PD  const64_c11<>+0(SB), Y2, Y5
+	VFMADD213PD  const64_c9<>+0(SB), Y2, Y5
+	VFMADD213PD  const64_c8<>+0(SB), Y2, Y5
+	VFMADD213PD  const64_c7<>+0(SB), Y2, Y5
+	VFMADD213PD  const64_c6<>+0(SB), Y2, Y5
+	VFMADD213PD  const64_c5<>+0(SB), Y2, Y5
+	VFMADD213PD  const64_c4<>+0(SB), Y2, Y5
+	VFMADD213PD  const64_c3<>+0(SB), Y2, Y5
+	VFMADD213PD  const64_c2<>+0(SB), Y2, Y5
+	VFMADD213PD  const64_c1<>+0(SB), Y2, Y5
+	VFMADD213PD  const64_one<>+0(SB), Y2, Y5
+	VMULPD       Y3, Y5, Y2
+	VANDPS       Y4, Y2, Y2
+	VMOVUPD      Y2, (AX)
+	VADDPD       Y2, Y0, Y0
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000004, DX
+	JMP          a0_single
+
+	// The last n < lanes elements, under a mask
+a0_tail:
+	TESTQ        DX, DX
+	JZ           a0_done
+	SHLQ         $0x03, DX
+	NEGQ         DX
+	LEAQ         tailmaskbytes<>+0(SB), BX
+	VMOVDQU      32(BX)(DX*1), Y2
+	VMASKMOVPD   (CX), Y2, Y3
+	VMOVUPD      32(SP), Y4
+	VFMADD231PD  const64_log2e<>+0(SB), Y3, Y4
+	VCMPPD       $0x05, 128(SP), Y3, Y5
+	VANDPS       Y2, Y5, Y5
+	VADDPD       96(SP), Y4, Y4
+	VSUBPD       96(SP), Y4, Y6
+	VFNMADD231PD const64_ln2hi<>+0(SB), Y6, Y3
+	VSUBPD       64(SP), Y3, Y3
+	VFNMADD231PD const64_ln2lo<>+0(SB), Y6, Y3
+	VPSLLQ       $0x34, Y4, Y4
+	VMOVUPD      const64_c10<>+0(SB), Y6
+	VFMADD231PD  const64_c11<>+0(SB), Y3, Y6
+	VFMADD213PD  const64_c9<>+0(SB), Y3, Y6
+	VFMADD213PD  const64_c8<>+0(SB), Y3, Y6
+	VFMADD213PD  const64_c7<>+0(SB), Y3, Y6
+	VFMADD213PD  const64_c6<>+0(SB), Y3, Y6
+	VFMADD213PD  const64_c5<>+0(SB), Y3, Y6
+	VFMADD213PD  const64_c4<>+0(SB), Y3, Y6
+	VFMADD213PD  const64_c3<>+0(SB), Y3, Y6
+	VFMADD213PD  const64_c2<>+0(SB), Y3, Y6
+	VFMADD213PD  const64_c1<>+0(SB), Y3, Y6
+	VFMADD213PD  const64_one<>+0(SB), Y3, Y6
+	VMULPD       Y4, Y6, Y3
+	VANDPS       Y5, Y3, Y3
+	VMASKMOVPD   Y3, Y2, (AX)
+	VADDPD       Y3, Y0, Y0
+
+a0_done:
+	JMP end
+
+general:
 	// 2 registers (8 elements) per iteration
 unrolled:
 	CMPQ         DX, $0x00000008
@@ -1183,6 +1571,7 @@ tail:
 	VADDPD       Y3, Y0, Y0
 
 done:
+end:
 	VADDPD       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPD       X1, X0, X0
@@ -1232,7 +1621,141 @@ TEXT ·storeExpScaled64AVX2(SB), NOSPLIT, $544-96
 	VMULPD       const64_c11<>+0(SB), Y0, Y1
 	VMOVUPD      Y1, 480(SP)
 	VMOVUPD      Y0, 512(SP)
+	CMPQ         a+48(FP), $0x00
+	JNE          general
 
+	// 2 registers (8 elements) per iteration
+a0_unrolled:
+	CMPQ         DX, $0x00000008
+	JB           a0_single
+	VMOVUPD      (CX), Y0
+	VMOVUPD      32(SP), Y1
+	VFMADD231PD  const64_log2e<>+0(SB), Y0, Y1
+	VMOVUPD      32(CX), Y2
+	VMOVUPD      32(SP), Y3
+	VFMADD231PD  const64_log2e<>+0(SB), Y2, Y3
+	VCMPPD       $0x05, 128(SP), Y0, Y4
+	VCMPPD       $0x05, 128(SP), Y2, Y5
+	VADDPD       96(SP), Y1, Y1
+	VADDPD       96(SP), Y3, Y3
+	VSUBPD       96(SP), Y1, Y6
+	VSUBPD       96(SP), Y3, Y7
+	VFNMADD231PD const64_ln2hi<>+0(SB), Y6, Y0
+	VFNMADD231PD const64_ln2hi<>+0(SB), Y7, Y2
+	VSUBPD       64(SP), Y0, Y0
+	VSUBPD       64(SP), Y2, Y2
+	VFNMADD231PD const64_ln2lo<>+0(SB), Y6, Y0
+	VFNMADD231PD const64_ln2lo<>+0(SB), Y7, Y2
+	VPSLLQ       $0x34, Y1, Y1
+	VPSLLQ       $0x34, Y3, Y3
+	VMOVUPD      448(SP), Y6
+	VFMADD231PD  480(SP), Y0, Y6
+	VMOVUPD      448(SP), Y7
+	VFMADD231PD  480(SP), Y2, Y7
+	VFMADD213PD  416(SP), Y0, Y6
+	VFMADD213PD  416(SP), Y2, Y7
+	VFMADD213PD  384(SP), Y0, Y6
+	VFMADD213PD  384(SP), Y2, Y7
+	VFMADD213PD  352(SP), Y0, Y6
+	VFMADD213PD  352(SP), Y2, Y7
+	VFMADD213PD  320(SP), Y0, Y6
+	VFMADD213PD  320(SP), Y2, Y7
+	VFMADD213PD  288(SP), Y0, Y6
+	VFMADD213PD  288(SP), Y2, Y7
+	VFMADD213PD  256(SP), Y0, Y6
+	VFMADD213PD  256(SP), Y2, Y7
+	VFMADD213PD  224(SP), Y0, Y6
+	VFMADD213PD  224(SP), Y2, Y7
+	VFMADD213PD  192(SP), Y0, Y6
+	VFMADD213PD  192(SP), Y2, Y7
+	VFMADD213PD  160(SP), Y0, Y6
+	VFMADD213PD  160(SP), Y2, Y7
+	VFMADD213PD  512(SP), Y0, Y6
+	VFMADD213PD  512(SP), Y2, Y7
+	VMULPD       Y1, Y6, Y0
+	VANDPS       Y4, Y0, Y0
+	VMULPD       Y3, Y7, Y2
+	VANDPS       Y5, Y2, Y2
+	VMOVUPD      Y0, (AX)
+	VMOVUPD      Y2, 32(AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000008, DX
+	JMP          a0_unrolled
+
+	// One register per iteration
+a0_single:
+	CMPQ         DX, $0x00000004
+	JB           a0_tail
+	VMOVUPD      (CX), Y0
+	VMOVUPD      32(SP), Y1
+	VFMADD231PD  const64_log2e<>+0(SB), Y0, Y1
+	VCMPPD       $0x05, 128(SP), Y0, Y2
+	VADDPD       96(SP), Y1, Y1
+	VSUBPD       96(SP), Y1, Y3
+	VFNMADD231PD const64_ln2hi<>+0(SB), Y3, Y0
+	VSUBPD       64(SP), Y0, Y0
+	VFNMADD231PD const64_ln2lo<>+0(SB), Y3, Y0
+	VPSLLQ       $0x34, Y1, Y1
+	VMOVUPD      448(SP), Y3
+	VFMADD231PD  480(SP), Y0, Y3
+	VFMADD213PD  416(SP), Y0, Y3
+	VFMADD213PD  384(SP), Y0, Y3
+	VFMADD213PD  352(SP), Y0, Y3
+	VFMADD213PD  320(SP), Y0, Y3
+	VFMADD213PD  288(SP), Y0, Y3
+	VFMADD213PD  256(SP), Y0, Y3
+	VFMADD213PD  224(SP), Y0, Y3
+	VFMADD213PD  192(SP), Y0, Y3
+	VFMADD213PD  160(SP), Y0, Y3
+	VFMADD213PD  512(SP), Y0, Y3
+	VMULPD       Y1, Y3, Y0
+	VANDPS       Y2, Y0, Y0
+	VMOVUPD      Y0, (AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000004, DX
+	JMP          a0_single
+
+	// The last n < lanes elements, under a mask
+a0_tail:
+	TESTQ        DX, DX
+	JZ           a0_done
+	SHLQ         $0x03, DX
+	NEGQ         DX
+	LEAQ         tailmaskbytes<>+0(SB), BX
+	VMOVDQU      32(BX)(DX*1), Y0
+	VMASKMOVPD   (CX), Y0, Y1
+	VMOVUPD      32(SP), Y2
+	VFMADD231PD  const64_log2e<>+0(SB), Y1, Y2
+	VCMPPD       $0x05, 128(SP), Y1, Y3
+	VANDPS       Y0, Y3, Y3
+	VADDPD       96(SP), Y2, Y2
+	VSUBPD       96(SP), Y2, Y4
+	VFNMADD231PD const64_ln2hi<>+0(SB), Y4, Y1
+	VSUBPD       64(SP), Y1, Y1
+	VFNMADD231PD const64_ln2lo<>+0(SB), Y4, Y1
+	VPSLLQ       $0x34, Y2, Y2
+	VMOVUPD      448(SP), Y4
+	VFMADD231PD  480(SP), Y1, Y4
+	VFMADD213PD  416(SP), Y1, Y4
+	VFMADD213PD  384(SP), Y1, Y4
+	VFMADD213PD  352(SP), Y1, Y4
+	VFMADD213PD  320(SP), Y1, Y4
+	VFMADD213PD  288(SP), Y1, Y4
+	VFMADD213PD  256(SP), Y1, Y4
+	VFMADD213PD  224(SP), Y1, Y4
+	VFMADD213PD  192(SP), Y1, Y4
+	VFMADD213PD  160(SP), Y1, Y4
+	VFMADD213PD  512(SP), Y1, Y4
+	VMULPD       Y2, Y4, Y1
+	VANDPS       Y3, Y1, Y1
+	VMASKMOVPD   Y1, Y0, (AX)
+
+a0_done:
+	JMP end
+
+general:
 	// 2 registers (8 elements) per iteration
 unrolled:
 	CMPQ         DX, $0x00000008
@@ -1366,6 +1889,7 @@ tail:
 	VMASKMOVPD   Y1, Y0, (AX)
 
 done:
+end:
 	VZEROUPPER
 	RET
 
@@ -1499,17 +2023,25 @@ TEXT ·maxOf32AVX512(SB), NOSPLIT, $0-28
 	VBROADCASTSS (AX), Z1
 	VBROADCASTSS (AX), Z2
 	VBROADCASTSS (AX), Z3
+	VBROADCASTSS (AX), Z4
+	VBROADCASTSS (AX), Z5
+	VBROADCASTSS (AX), Z6
+	VBROADCASTSS (AX), Z7
 
-	// 4 registers (64 elements) per iteration
+	// 8 registers (128 elements) per iteration
 unrolled:
-	CMPQ   CX, $0x00000040
+	CMPQ   CX, $0x00000080
 	JB     single
 	VMAXPS (AX), Z0, Z0
 	VMAXPS 64(AX), Z1, Z1
 	VMAXPS 128(AX), Z2, Z2
 	VMAXPS 192(AX), Z3, Z3
-	ADDQ   $0x00000100, AX
-	SUBQ   $0x00000040, CX
+	VMAXPS 256(AX), Z4, Z4
+	VMAXPS 320(AX), Z5, Z5
+	VMAXPS 384(AX), Z6, Z6
+	VMAXPS 448(AX), Z7, Z7
+	ADDQ   $0x00000200, AX
+	SUBQ   $0x00000080, CX
 	JMP    unrolled
 
 	// One register per iteration
@@ -1530,6 +2062,10 @@ tail:
 	VMAXPS (AX), Z0, K1, Z0
 
 done:
+	VMAXPS     Z4, Z0, Z0
+	VMAXPS     Z5, Z1, Z1
+	VMAXPS     Z6, Z2, Z2
+	VMAXPS     Z7, Z3, Z3
 	VMAXPS     Z2, Z0, Z0
 	VMAXPS     Z3, Z1, Z1
 	VMAXPS     Z1, Z0, Z0
@@ -1734,7 +2270,152 @@ TEXT ·storeExp32AVX512(SB), NOSPLIT, $0-80
 	VPXORD       Z15, Z15, Z15
 	VPXORD       Z16, Z16, Z16
 	VPXORD       Z17, Z17, Z17
+	CMPL         a+48(FP), $0x00
+	JNE          general
 
+	// 4 registers (64 elements) per iteration
+a0_unrolled:
+	CMPQ         DX, $0x00000040
+	JB           a0_single
+	VMOVUPS      (CX), Z0
+	VMOVUPS      (CX), Z18
+	VFMADD213PS  Z1, Z5, Z18
+	VMOVUPS      64(CX), Z19
+	VMOVUPS      64(CX), Z20
+	VFMADD213PS  Z1, Z5, Z20
+	VMOVUPS      128(CX), Z21
+	VMOVUPS      128(CX), Z22
+	VFMADD213PS  Z1, Z5, Z22
+	VMOVUPS      192(CX), Z23
+	VMOVUPS      192(CX), Z24
+	VFMADD213PS  Z1, Z5, Z24
+	VCMPPS       $0x05, Z4, Z0, K1
+	VCMPPS       $0x05, Z4, Z19, K2
+	VCMPPS       $0x05, Z4, Z21, K3
+	VCMPPS       $0x05, Z4, Z23, K4
+	VADDPS       Z3, Z18, Z18
+	VADDPS       Z3, Z20, Z20
+	VADDPS       Z3, Z22, Z22
+	VADDPS       Z3, Z24, Z24
+	VSUBPS       Z3, Z18, Z25
+	VSUBPS       Z3, Z20, Z26
+	VSUBPS       Z3, Z22, Z27
+	VSUBPS       Z3, Z24, Z28
+	VFNMADD231PS Z6, Z25, Z0
+	VFNMADD231PS Z6, Z26, Z19
+	VFNMADD231PS Z6, Z27, Z21
+	VFNMADD231PS Z6, Z28, Z23
+	VSUBPS       Z2, Z0, Z0
+	VSUBPS       Z2, Z19, Z19
+	VSUBPS       Z2, Z21, Z21
+	VSUBPS       Z2, Z23, Z23
+	VFNMADD231PS Z7, Z25, Z0
+	VFNMADD231PS Z7, Z26, Z19
+	VFNMADD231PS Z7, Z27, Z21
+	VFNMADD231PS Z7, Z28, Z23
+	VPSLLD       $0x17, Z18, Z18
+	VPSLLD       $0x17, Z20, Z20
+	VPSLLD       $0x17, Z22, Z22
+	VPSLLD       $0x17, Z24, Z24
+	VMOVUPS      Z11, Z25
+	VFMADD231PS  Z12, Z0, Z25
+	VMOVUPS      Z11, Z26
+	VFMADD231PS  Z12, Z19, Z26
+	VMOVUPS      Z11, Z27
+	VFMADD231PS  Z12, Z21, Z27
+	VMOVUPS      Z11, Z28
+	VFMADD231PS  Z12, Z23, Z28
+	VFMADD213PS  Z10, Z0, Z25
+	VFMADD213PS  Z10, Z19, Z26
+	VFMADD213PS  Z10, Z21, Z27
+	VFMADD213PS  Z10, Z23, Z28
+	VFMADD213PS  Z9, Z0, Z25
+	VFMADD213PS  Z9, Z19, Z26
+	VFMADD213PS  Z9, Z21, Z27
+	VFMADD213PS  Z9, Z23, Z28
+	VFMADD213PS  Z8, Z0, Z25
+	VFMADD213PS  Z8, Z19, Z26
+	VFMADD213PS  Z8, Z21, Z27
+	VFMADD213PS  Z8, Z23, Z28
+	VFMADD213PS  Z13, Z0, Z25
+	VFMADD213PS  Z13, Z19, Z26
+	VFMADD213PS  Z13, Z21, Z27
+	VFMADD213PS  Z13, Z23, Z28
+	VMULPS.Z     Z18, Z25, K1, Z0
+	VMULPS.Z     Z20, Z26, K2, Z19
+	VMULPS.Z     Z22, Z27, K3, Z21
+	VMULPS.Z     Z24, Z28, K4, Z23
+	VMOVUPS      Z0, (AX)
+	VADDPS       Z0, Z14, Z14
+	VMOVUPS      Z19, 64(AX)
+	VADDPS       Z19, Z15, Z15
+	VMOVUPS      Z21, 128(AX)
+	VADDPS       Z21, Z16, Z16
+	VMOVUPS      Z23, 192(AX)
+	VADDPS       Z23, Z17, Z17
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          a0_unrolled
+
+	// One register per iteration
+a0_single:
+	CMPQ         DX, $0x00000010
+	JB           a0_tail
+	VMOVUPS      (CX), Z0
+	VMOVUPS      (CX), Z18
+	VFMADD213PS  Z1, Z5, Z18
+	VCMPPS       $0x05, Z4, Z0, K1
+	VADDPS       Z3, Z18, Z18
+	VSUBPS       Z3, Z18, Z19
+	VFNMADD231PS Z6, Z19, Z0
+	VSUBPS       Z2, Z0, Z0
+	VFNMADD231PS Z7, Z19, Z0
+	VPSLLD       $0x17, Z18, Z18
+	VMOVUPS      Z11, Z19
+	VFMADD231PS  Z12, Z0, Z19
+	VFMADD213PS  Z10, Z0, Z19
+	VFMADD213PS  Z9, Z0, Z19
+	VFMADD213PS  Z8, Z0, Z19
+	VFMADD213PS  Z13, Z0, Z19
+	VMULPS.Z     Z18, Z19, K1, Z0
+	VMOVUPS      Z0, (AX)
+	VADDPS       Z0, Z14, Z14
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          a0_single
+
+	// The last n < lanes elements, under a mask
+a0_tail:
+	TESTQ        DX, DX
+	JZ           a0_done
+	LEAQ         tailmask16<>+0(SB), BX
+	KMOVW        (BX)(DX*2), K1
+	VMOVUPS.Z    (CX), K1, Z0
+	VMOVUPS.Z    (CX), K1, Z18
+	VFMADD213PS  Z1, Z5, Z18
+	VCMPPS       $0x05, Z4, Z0, K1, K2
+	VADDPS       Z3, Z18, Z18
+	VSUBPS       Z3, Z18, Z1
+	VFNMADD231PS Z6, Z1, Z0
+	VSUBPS       Z2, Z0, Z0
+	VFNMADD231PS Z7, Z1, Z0
+	VPSLLD       $0x17, Z18, Z18
+	VMOVUPS      Z11, Z1
+	VFMADD231PS  Z12, Z0, Z1
+	VFMADD213PS  Z10, Z0, Z1
+	VFMADD213PS  Z9, Z0, Z1
+	VFMADD213PS  Z8, Z0, Z1
+	VFMADD213PS  Z13, Z0, Z1
+	VMULPS.Z     Z18, Z1, K2, Z0
+	VMOVUPS      Z0, K1, (AX)
+	VADDPS       Z0, Z14, Z14
+
+a0_done:
+	JMP end
+
+general:
 	// 4 registers (64 elements) per iteration
 unrolled:
 	CMPQ         DX, $0x00000040
@@ -1881,6 +2562,7 @@ tail:
 	VADDPS       Z18, Z14, Z14
 
 done:
+end:
 	VADDPS        Z16, Z14, Z14
 	VADDPS        Z17, Z15, Z15
 	VADDPS        Z15, Z14, Z14
@@ -1924,7 +2606,146 @@ TEXT ·storeExpScaled32AVX512(SB), NOSPLIT, $0-72
 	VMULPS       Z10, Z13, Z10
 	VMULPS       Z11, Z13, Z11
 	VMULPS       Z12, Z13, Z12
+	CMPL         a+48(FP), $0x00
+	JNE          general
 
+	// 4 registers (64 elements) per iteration
+a0_unrolled:
+	CMPQ         DX, $0x00000040
+	JB           a0_single
+	VMOVUPS      (CX), Z0
+	VMOVUPS      (CX), Z14
+	VFMADD213PS  Z1, Z5, Z14
+	VMOVUPS      64(CX), Z15
+	VMOVUPS      64(CX), Z16
+	VFMADD213PS  Z1, Z5, Z16
+	VMOVUPS      128(CX), Z17
+	VMOVUPS      128(CX), Z18
+	VFMADD213PS  Z1, Z5, Z18
+	VMOVUPS      192(CX), Z19
+	VMOVUPS      192(CX), Z20
+	VFMADD213PS  Z1, Z5, Z20
+	VCMPPS       $0x05, Z4, Z0, K1
+	VCMPPS       $0x05, Z4, Z15, K2
+	VCMPPS       $0x05, Z4, Z17, K3
+	VCMPPS       $0x05, Z4, Z19, K4
+	VADDPS       Z3, Z14, Z14
+	VADDPS       Z3, Z16, Z16
+	VADDPS       Z3, Z18, Z18
+	VADDPS       Z3, Z20, Z20
+	VSUBPS       Z3, Z14, Z21
+	VSUBPS       Z3, Z16, Z22
+	VSUBPS       Z3, Z18, Z23
+	VSUBPS       Z3, Z20, Z24
+	VFNMADD231PS Z6, Z21, Z0
+	VFNMADD231PS Z6, Z22, Z15
+	VFNMADD231PS Z6, Z23, Z17
+	VFNMADD231PS Z6, Z24, Z19
+	VSUBPS       Z2, Z0, Z0
+	VSUBPS       Z2, Z15, Z15
+	VSUBPS       Z2, Z17, Z17
+	VSUBPS       Z2, Z19, Z19
+	VFNMADD231PS Z7, Z21, Z0
+	VFNMADD231PS Z7, Z22, Z15
+	VFNMADD231PS Z7, Z23, Z17
+	VFNMADD231PS Z7, Z24, Z19
+	VPSLLD       $0x17, Z14, Z14
+	VPSLLD       $0x17, Z16, Z16
+	VPSLLD       $0x17, Z18, Z18
+	VPSLLD       $0x17, Z20, Z20
+	VMOVUPS      Z11, Z21
+	VFMADD231PS  Z12, Z0, Z21
+	VMOVUPS      Z11, Z22
+	VFMADD231PS  Z12, Z15, Z22
+	VMOVUPS      Z11, Z23
+	VFMADD231PS  Z12, Z17, Z23
+	VMOVUPS      Z11, Z24
+	VFMADD231PS  Z12, Z19, Z24
+	VFMADD213PS  Z10, Z0, Z21
+	VFMADD213PS  Z10, Z15, Z22
+	VFMADD213PS  Z10, Z17, Z23
+	VFMADD213PS  Z10, Z19, Z24
+	VFMADD213PS  Z9, Z0, Z21
+	VFMADD213PS  Z9, Z15, Z22
+	VFMADD213PS  Z9, Z17, Z23
+	VFMADD213PS  Z9, Z19, Z24
+	VFMADD213PS  Z8, Z0, Z21
+	VFMADD213PS  Z8, Z15, Z22
+	VFMADD213PS  Z8, Z17, Z23
+	VFMADD213PS  Z8, Z19, Z24
+	VFMADD213PS  Z13, Z0, Z21
+	VFMADD213PS  Z13, Z15, Z22
+	VFMADD213PS  Z13, Z17, Z23
+	VFMADD213PS  Z13, Z19, Z24
+	VMULPS.Z     Z14, Z21, K1, Z0
+	VMULPS.Z     Z16, Z22, K2, Z15
+	VMULPS.Z     Z18, Z23, K3, Z17
+	VMULPS.Z     Z20, Z24, K4, Z19
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z15, 64(AX)
+	VMOVUPS      Z17, 128(AX)
+	VMOVUPS      Z19, 192(AX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          a0_unrolled
+
+	// One register per iteration
+a0_single:
+	CMPQ         DX, $0x00000010
+	JB           a0_tail
+	VMOVUPS      (CX), Z0
+	VMOVUPS      (CX), Z14
+	VFMADD213PS  Z1, Z5, Z14
+	VCMPPS       $0x05, Z4, Z0, K1
+	VADDPS       Z3, Z14, Z14
+	VSUBPS       Z3, Z14, Z15
+	VFNMADD231PS Z6, Z15, Z0
+	VSUBPS       Z2, Z0, Z0
+	VFNMADD231PS Z7, Z15, Z0
+	VPSLLD       $0x17, Z14, Z14
+	VMOVUPS      Z11, Z15
+	VFMADD231PS  Z12, Z0, Z15
+	VFMADD213PS  Z10, Z0, Z15
+	VFMADD213PS  Z9, Z0, Z15
+	VFMADD213PS  Z8, Z0, Z15
+	VFMADD213PS  Z13, Z0, Z15
+	VMULPS.Z     Z14, Z15, K1, Z0
+	VMOVUPS      Z0, (AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          a0_single
+
+	// The last n < lanes elements, under a mask
+a0_tail:
+	TESTQ        DX, DX
+	JZ           a0_done
+	LEAQ         tailmask16<>+0(SB), BX
+	KMOVW        (BX)(DX*2), K1
+	VMOVUPS.Z    (CX), K1, Z0
+	VMOVUPS.Z    (CX), K1, Z14
+	VFMADD213PS  Z1, Z5, Z14
+	VCMPPS       $0x05, Z4, Z0, K1, K2
+	VADDPS       Z3, Z14, Z14
+	VSUBPS       Z3, Z14, Z1
+	VFNMADD231PS Z6, Z1, Z0
+	VSUBPS       Z2, Z0, Z0
+	VFNMADD231PS Z7, Z1, Z0
+	VPSLLD       $0x17, Z14, Z14
+	VMOVUPS      Z11, Z1
+	VFMADD231PS  Z12, Z0, Z1
+	VFMADD213PS  Z10, Z0, Z1
+	VFMADD213PS  Z9, Z0, Z1
+	VFMADD213PS  Z8, Z0, Z1
+	VFMADD213PS  Z13, Z0, Z1
+	VMULPS.Z     Z14, Z1, K2, Z0
+	VMOVUPS      Z0, K1, (AX)
+
+a0_done:
+	JMP end
+
+general:
 	// 4 registers (64 elements) per iteration
 unrolled:
 	CMPQ         DX, $0x00000040
@@ -2065,6 +2886,7 @@ tail:
 	VMOVUPS      Z14, K1, (AX)
 
 done:
+end:
 	VZEROUPPER
 	RET
 
@@ -2191,17 +3013,25 @@ TEXT ·maxOf64AVX512(SB), NOSPLIT, $0-32
 	VBROADCASTSD (AX), Z1
 	VBROADCASTSD (AX), Z2
 	VBROADCASTSD (AX), Z3
+	VBROADCASTSD (AX), Z4
+	VBROADCASTSD (AX), Z5
+	VBROADCASTSD (AX), Z6
+	VBROADCASTSD (AX), Z7
 
-	// 4 registers (32 elements) per iteration
+	// 8 registers (64 elements) per iteration
 unrolled:
-	CMPQ   CX, $0x00000020
+	CMPQ   CX, $0x00000040
 	JB     single
 	VMAXPD (AX), Z0, Z0
 	VMAXPD 64(AX), Z1, Z1
 	VMAXPD 128(AX), Z2, Z2
 	VMAXPD 192(AX), Z3, Z3
-	ADDQ   $0x00000100, AX
-	SUBQ   $0x00000020, CX
+	VMAXPD 256(AX), Z4, Z4
+	VMAXPD 320(AX), Z5, Z5
+	VMAXPD 384(AX), Z6, Z6
+	VMAXPD 448(AX), Z7, Z7
+	ADDQ   $0x00000200, AX
+	SUBQ   $0x00000040, CX
 	JMP    unrolled
 
 	// One register per iteration
@@ -2222,6 +3052,10 @@ tail:
 	VMAXPD (AX), Z0, K1, Z0
 
 done:
+	VMAXPD     Z4, Z0, Z0
+	VMAXPD     Z5, Z1, Z1
+	VMAXPD     Z6, Z2, Z2
+	VMAXPD     Z7, Z3, Z3
 	VMAXPD     Z2, Z0, Z0
 	VMAXPD     Z3, Z1, Z1
 	VMAXPD     Z1, Z0, Z0
@@ -2416,7 +3250,138 @@ TEXT ·storeExp64AVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSD const64_one<>+0(SB), Z19
 	VPXORD       Z20, Z20, Z20
 	VPXORD       Z21, Z21, Z21
+	CMPQ         a+48(FP), $0x00
+	JNE          general
 
+	// 2 registers (16 elements) per iteration
+a0_unrolled:
+	CMPQ         DX, $0x00000010
+	JB           a0_single
+	VMOVUPD      (CX), Z0
+	VMOVUPD      (CX), Z22
+	VFMADD213PD  Z1, Z5, Z22
+	VMOVUPD      64(CX), Z23
+	VMOVUPD      64(CX), Z24
+	VFMADD213PD  Z1, Z5, Z24
+	VCMPPD       $0x05, Z4, Z0, K1
+	VCMPPD       $0x05, Z4, Z23, K2
+	VADDPD       Z3, Z22, Z22
+	VADDPD       Z3, Z24, Z24
+	VSUBPD       Z3, Z22, Z25
+	VSUBPD       Z3, Z24, Z26
+	VFNMADD231PD Z6, Z25, Z0
+	VFNMADD231PD Z6, Z26, Z23
+	VSUBPD       Z2, Z0, Z0
+	VSUBPD       Z2, Z23, Z23
+	VFNMADD231PD Z7, Z25, Z0
+	VFNMADD231PD Z7, Z26, Z23
+	VPSLLQ       $0x34, Z22, Z22
+	VPSLLQ       $0x34, Z24, Z24
+	VMOVUPD      Z17, Z25
+	VFMADD231PD  Z18, Z0, Z25
+	VMOVUPD      Z17, Z26
+	VFMADD231PD  Z18, Z23, Z26
+	VFMADD213PD  Z16, Z0, Z25
+	VFMADD213PD  Z16, Z23, Z26
+	VFMADD213PD  Z15, Z0, Z25
+	VFMADD213PD  Z15, Z23, Z26
+	VFMADD213PD  Z14, Z0, Z25
+	VFMADD213PD  Z14, Z23, Z26
+	VFMADD213PD  Z13, Z0, Z25
+	VFMADD213PD  Z13, Z23, Z26
+	VFMADD213PD  Z12, Z0, Z25
+	VFMADD213PD  Z12, Z23, Z26
+	VFMADD213PD  Z11, Z0, Z25
+	VFMADD213PD  Z11, Z23, Z26
+	VFMADD213PD  Z10, Z0, Z25
+	VFMADD213PD  Z10, Z23, Z26
+	VFMADD213PD  Z9, Z0, Z25
+	VFMADD213PD  Z9, Z23, Z26
+	VFMADD213PD  Z8, Z0, Z25
+	VFMADD213PD  Z8, Z23, Z26
+	VFMADD213PD  Z19, Z0, Z25
+	VFMADD213PD  Z19, Z23, Z26
+	VMULPD.Z     Z22, Z25, K1, Z0
+	VMULPD.Z     Z24, Z26, K2, Z23
+	VMOVUPD      Z0, (AX)
+	VADDPD       Z0, Z20, Z20
+	VMOVUPD      Z23, 64(AX)
+	VADDPD       Z23, Z21, Z21
+	ADDQ         $0x00000080, AX
+	ADDQ         $0x00000080, CX
+	SUBQ         $0x00000010, DX
+	JMP          a0_unrolled
+
+	// One register per iteration
+a0_single:
+	CMPQ         DX, $0x00000008
+	JB           a0_tail
+	VMOVUPD      (CX), Z0
+	VMOVUPD      (CX), Z22
+	VFMADD213PD  Z1, Z5, Z22
+	VCMPPD       $0x05, Z4, Z0, K1
+	VADDPD       Z3, Z22, Z22
+	VSUBPD       Z3, Z22, Z23
+	VFNMADD231PD Z6, Z23, Z0
+	VSUBPD       Z2, Z0, Z0
+	VFNMADD231PD Z7, Z23, Z0
+	VPSLLQ       $0x34, Z22, Z22
+	VMOVUPD      Z17, Z23
+	VFMADD231PD  Z18, Z0, Z23
+	VFMADD213PD  Z16, Z0, Z23
+	VFMADD213PD  Z15, Z0, Z23
+	VFMADD213PD  Z14, Z0, Z23
+	VFMADD213PD  Z13, Z0, Z23
+	VFMADD213PD  Z12, Z0, Z23
+	VFMADD213PD  Z11, Z0, Z23
+	VFMADD213PD  Z10, Z0, Z23
+	VFMADD213PD  Z9, Z0, Z23
+	VFMADD213PD  Z8, Z0, Z23
+	VFMADD213PD  Z19, Z0, Z23
+	VMULPD.Z     Z22, Z23, K1, Z0
+	VMOVUPD      Z0, (AX)
+	VADDPD       Z0, Z20, Z20
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000008, DX
+	JMP          a0_single
+
+	// The last n < lanes elements, under a mask
+a0_tail:
+	TESTQ        DX, DX
+	JZ           a0_done
+	LEAQ         tailmask16<>+0(SB), BX
+	KMOVW        (BX)(DX*2), K1
+	VMOVUPD.Z    (CX), K1, Z0
+	VMOVUPD.Z    (CX), K1, Z22
+	VFMADD213PD  Z1, Z5, Z22
+	VCMPPD       $0x05, Z4, Z0, K1, K2
+	VADDPD       Z3, Z22, Z22
+	VSUBPD       Z3, Z22, Z1
+	VFNMADD231PD Z6, Z1, Z0
+	VSUBPD       Z2, Z0, Z0
+	VFNMADD231PD Z7, Z1, Z0
+	VPSLLQ       $0x34, Z22, Z22
+	VMOVUPD      Z17, Z1
+	VFMADD231PD  Z18, Z0, Z1
+	VFMADD213PD  Z16, Z0, Z1
+	VFMADD213PD  Z15, Z0, Z1
+	VFMADD213PD  Z14, Z0, Z1
+	VFMADD213PD  Z13, Z0, Z1
+	VFMADD213PD  Z12, Z0, Z1
+	VFMADD213PD  Z11, Z0, Z1
+	VFMADD213PD  Z10, Z0, Z1
+	VFMADD213PD  Z9, Z0, Z1
+	VFMADD213PD  Z8, Z0, Z1
+	VFMADD213PD  Z19, Z0, Z1
+	VMULPD.Z     Z22, Z1, K2, Z0
+	VMOVUPD      Z0, K1, (AX)
+	VADDPD       Z0, Z20, Z20
+
+a0_done:
+	JMP end
+
+general:
 	// 2 registers (16 elements) per iteration
 unrolled:
 	CMPQ         DX, $0x00000010
@@ -2547,6 +3512,7 @@ tail:
 	VADDPD       Z22, Z20, Z20
 
 done:
+end:
 	VADDPD     Z21, Z20, Z20
 	VSHUFF64X2 $0x4e, Z20, Z20, Z0
 	VADDPD     Z0, Z20, Z20
@@ -2596,7 +3562,134 @@ TEXT ·storeExpScaled64AVX512(SB), NOSPLIT, $0-96
 	VMULPD       Z16, Z19, Z16
 	VMULPD       Z17, Z19, Z17
 	VMULPD       Z18, Z19, Z18
+	CMPQ         a+48(FP), $0x00
+	JNE          general
 
+	// 2 registers (16 elements) per iteration
+a0_unrolled:
+	CMPQ         DX, $0x00000010
+	JB           a0_single
+	VMOVUPD      (CX), Z0
+	VMOVUPD      (CX), Z20
+	VFMADD213PD  Z1, Z5, Z20
+	VMOVUPD      64(CX), Z21
+	VMOVUPD      64(CX), Z22
+	VFMADD213PD  Z1, Z5, Z22
+	VCMPPD       $0x05, Z4, Z0, K1
+	VCMPPD       $0x05, Z4, Z21, K2
+	VADDPD       Z3, Z20, Z20
+	VADDPD       Z3, Z22, Z22
+	VSUBPD       Z3, Z20, Z23
+	VSUBPD       Z3, Z22, Z24
+	VFNMADD231PD Z6, Z23, Z0
+	VFNMADD231PD Z6, Z24, Z21
+	VSUBPD       Z2, Z0, Z0
+	VSUBPD       Z2, Z21, Z21
+	VFNMADD231PD Z7, Z23, Z0
+	VFNMADD231PD Z7, Z24, Z21
+	VPSLLQ       $0x34, Z20, Z20
+	VPSLLQ       $0x34, Z22, Z22
+	VMOVUPD      Z17, Z23
+	VFMADD231PD  Z18, Z0, Z23
+	VMOVUPD      Z17, Z24
+	VFMADD231PD  Z18, Z21, Z24
+	VFMADD213PD  Z16, Z0, Z23
+	VFMADD213PD  Z16, Z21, Z24
+	VFMADD213PD  Z15, Z0, Z23
+	VFMADD213PD  Z15, Z21, Z24
+	VFMADD213PD  Z14, Z0, Z23
+	VFMADD213PD  Z14, Z21, Z24
+	VFMADD213PD  Z13, Z0, Z23
+	VFMADD213PD  Z13, Z21, Z24
+	VFMADD213PD  Z12, Z0, Z23
+	VFMADD213PD  Z12, Z21, Z24
+	VFMADD213PD  Z11, Z0, Z23
+	VFMADD213PD  Z11, Z21, Z24
+	VFMADD213PD  Z10, Z0, Z23
+	VFMADD213PD  Z10, Z21, Z24
+	VFMADD213PD  Z9, Z0, Z23
+	VFMADD213PD  Z9, Z21, Z24
+	VFMADD213PD  Z8, Z0, Z23
+	VFMADD213PD  Z8, Z21, Z24
+	VFMADD213PD  Z19, Z0, Z23
+	VFMADD213PD  Z19, Z21, Z24
+	VMULPD.Z     Z20, Z23, K1, Z0
+	VMULPD.Z     Z22, Z24, K2, Z21
+	VMOVUPD      Z0, (AX)
+	VMOVUPD      Z21, 64(AX)
+	ADDQ         $0x00000080, AX
+	ADDQ         $0x00000080, CX
+	SUBQ         $0x00000010, DX
+	JMP          a0_unrolled
+
+	// One register per iteration
+a0_single:
+	CMPQ         DX, $0x00000008
+	JB           a0_tail
+	VMOVUPD      (CX), Z0
+	VMOVUPD      (CX), Z20
+	VFMADD213PD  Z1, Z5, Z20
+	VCMPPD       $0x05, Z4, Z0, K1
+	VADDPD       Z3, Z20, Z20
+	VSUBPD       Z3, Z20, Z21
+	VFNMADD231PD Z6, Z21, Z0
+	VSUBPD       Z2, Z0, Z0
+	VFNMADD231PD Z7, Z21, Z0
+	VPSLLQ       $0x34, Z20, Z20
+	VMOVUPD      Z17, Z21
+	VFMADD231PD  Z18, Z0, Z21
+	VFMADD213PD  Z16, Z0, Z21
+	VFMADD213PD  Z15, Z0, Z21
+	VFMADD213PD  Z14, Z0, Z21
+	VFMADD213PD  Z13, Z0, Z21
+	VFMADD213PD  Z12, Z0, Z21
+	VFMADD213PD  Z11, Z0, Z21
+	VFMADD213PD  Z10, Z0, Z21
+	VFMADD213PD  Z9, Z0, Z21
+	VFMADD213PD  Z8, Z0, Z21
+	VFMADD213PD  Z19, Z0, Z21
+	VMULPD.Z     Z20, Z21, K1, Z0
+	VMOVUPD      Z0, (AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000008, DX
+	JMP          a0_single
+
+	// The last n < lanes elements, under a mask
+a0_tail:
+	TESTQ        DX, DX
+	JZ           a0_done
+	LEAQ         tailmask16<>+0(SB), BX
+	KMOVW        (BX)(DX*2), K1
+	VMOVUPD.Z    (CX), K1, Z0
+	VMOVUPD.Z    (CX), K1, Z20
+	VFMADD213PD  Z1, Z5, Z20
+	VCMPPD       $0x05, Z4, Z0, K1, K2
+	VADDPD       Z3, Z20, Z20
+	VSUBPD       Z3, Z20, Z1
+	VFNMADD231PD Z6, Z1, Z0
+	VSUBPD       Z2, Z0, Z0
+	VFNMADD231PD Z7, Z1, Z0
+	VPSLLQ       $0x34, Z20, Z20
+	VMOVUPD      Z17, Z1
+	VFMADD231PD  Z18, Z0, Z1
+	VFMADD213PD  Z16, Z0, Z1
+	VFMADD213PD  Z15, Z0, Z1
+	VFMADD213PD  Z14, Z0, Z1
+	VFMADD213PD  Z13, Z0, Z1
+	VFMADD213PD  Z12, Z0, Z1
+	VFMADD213PD  Z11, Z0, Z1
+	VFMADD213PD  Z10, Z0, Z1
+	VFMADD213PD  Z9, Z0, Z1
+	VFMADD213PD  Z8, Z0, Z1
+	VFMADD213PD  Z19, Z0, Z1
+	VMULPD.Z     Z20, Z1, K2, Z0
+	VMOVUPD      Z0, K1, (AX)
+
+a0_done:
+	JMP end
+
+general:
 	// 2 registers (16 elements) per iteration
 unrolled:
 	CMPQ         DX, $0x00000010
@@ -2723,6 +3816,7 @@ tail:
 	VMOVUPD      Z20, K1, (AX)
 
 done:
+end:
 	VZEROUPPER
 	RET
 

@@ -186,6 +186,7 @@ func sortedKeys(m map[string]float64) []string {
 type fn struct {
 	kernel
 	unroll int
+	prefix string        // of the labels of the next loop
 	tailK  OpmaskVirtual // AVX-512: lanes of the partial last register
 	tailY  VecVirtual    // AVX2: the same as a vector of all-ones lanes
 }
@@ -277,32 +278,32 @@ func (f *fn) stream(n Register, ptrs []Register, body func(offs []int, tail bool
 			offs[u] = u * vb
 		}
 		Comment(fmt.Sprintf("%d registers (%d elements) per iteration", f.unroll, f.unroll*w))
-		Label("unrolled")
+		Label(f.prefix + "unrolled")
 		CMPQ(n, U32(f.unroll*w))
-		JB(LabelRef("single"))
+		JB(LabelRef(f.prefix + "single"))
 		body(offs, false)
 		for _, p := range ptrs {
 			ADDQ(U32(f.unroll*vb), p)
 		}
 		SUBQ(U32(f.unroll*w), n)
-		JMP(LabelRef("unrolled"))
+		JMP(LabelRef(f.prefix + "unrolled"))
 	}
 
 	Comment("One register per iteration")
-	Label("single")
+	Label(f.prefix + "single")
 	CMPQ(n, U32(w))
-	JB(LabelRef("tail"))
+	JB(LabelRef(f.prefix + "tail"))
 	body([]int{0}, false)
 	for _, p := range ptrs {
 		ADDQ(U32(vb), p)
 	}
 	SUBQ(U32(w), n)
-	JMP(LabelRef("single"))
+	JMP(LabelRef(f.prefix + "single"))
 
 	Comment("The last n < lanes elements, under a mask")
-	Label("tail")
+	Label(f.prefix + "tail")
 	TESTQ(n, n)
-	JZ(LabelRef("done"))
+	JZ(LabelRef(f.prefix + "done"))
 	if f.wide {
 		tbl := GP64()
 		LEAQ(tables["tailmask16"], tbl)
@@ -319,7 +320,7 @@ func (f *fn) stream(n Register, ptrs []Register, body func(offs []int, tail bool
 		VMOVDQU(Mem{Base: tbl, Index: idx, Scale: 1, Disp: 32}, f.tailY)
 	}
 	body([]int{0}, true)
-	Label("done")
+	Label(f.prefix + "done")
 }
 
 // reduce folds the vector r with op (add or max) until lane 0 holds the
@@ -471,7 +472,10 @@ func (f *fn) scaled(e expConsts, name string) expConsts {
 // exp replaces each v in vs by exp as described in the package comment,
 // zero where v < vmin or, in the tail, outside the mask. The steps are
 // emitted for all registers in turn, so their chains interleave.
-func (f *fn) exp(vs []VecVirtual, e expConsts, tail bool) {
+//
+// ts, if not nil, holds v*log2(e) + c already (the caller computed it from
+// x when a is 0).
+func (f *fn) exp(vs, ts []VecVirtual, e expConsts, tail bool) {
 	masks := make([]Register, len(vs))
 	for i, v := range vs {
 		// Lanes where !(v < vmin): NaN lanes stay, to come out NaN.
@@ -492,8 +496,17 @@ func (f *fn) exp(vs []VecVirtual, e expConsts, tail bool) {
 			masks[i] = m
 		}
 	}
-	ts := make([]VecVirtual, len(vs))
+	if ts != nil {
+		for i := range vs {
+			f.add(e.magic, ts[i], ts[i])
+		}
+	} else {
+		ts = make([]VecVirtual, len(vs))
+	}
 	for i, v := range vs {
+		if ts[i] != nil {
+			continue
+		}
 		ts[i] = f.vec()
 		if e.c != nil {
 			f.mov(e.c, ts[i])
@@ -557,7 +570,7 @@ func (f *fn) exp(vs []VecVirtual, e expConsts, tail bool) {
 }
 
 func (k kernel) maxOf() {
-	f := k.begin("maxOf", fmt.Sprintf("func(x []%s) %s", k.goType(), k.goType()), 4,
+	f := k.begin("maxOf", fmt.Sprintf("func(x []%s) %s", k.goType(), k.goType()), 8,
 		"maxOf returns the largest element of x, which is not empty:",
 		"",
 		"\tm := x[0]",
@@ -622,7 +635,7 @@ func (k kernel) sumExp() {
 			vs[i] = f.load(x, off, tail)
 			f.sub(shift, vs[i], vs[i])
 		}
-		f.exp(vs, e, tail)
+		f.exp(vs, nil, e, tail)
 		for i, v := range vs {
 			f.add(v, accs[i], accs[i])
 		}
@@ -661,20 +674,61 @@ func (k kernel) storeExp(sum bool) {
 	if sum {
 		accs = f.zeroAccs()
 	}
-	f.stream(n, []Register{dst, x}, func(offs []int, tail bool) {
-		vs := make([]VecVirtual, len(offs))
-		for i, off := range offs {
-			vs[i] = f.load(x, off, tail)
-			f.sub(a, vs[i], vs[i])
-		}
-		f.exp(vs, e, tail)
+	store := func(vs []VecVirtual, offs []int, tail bool) {
 		for i, v := range vs {
 			f.store(v, dst, offs[i], tail)
 			if sum {
 				f.add(v, accs[i], accs[i])
 			}
 		}
+	}
+
+	// When a is 0 (|m| < 2^15 for float32, 2^14 for float64: every usual
+	// case), v is x itself, and t is computed from a second load of x
+	// rather than from a copy of v.
+	ab, err := Param("a").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	if f.f64 {
+		CMPQ(ab.Addr, U8(0))
+	} else {
+		CMPL(ab.Addr, U8(0))
+	}
+	JNE(LabelRef("general"))
+	f.prefix = "a0_"
+	f.stream(n, []Register{dst, x}, func(offs []int, tail bool) {
+		vs := make([]VecVirtual, len(offs))
+		ts := make([]VecVirtual, len(offs))
+		for i, off := range offs {
+			vs[i] = f.load(x, off, tail)
+			if f.wide {
+				ts[i] = f.load(x, off, tail)
+				f.fma213(e.c, e.log2e, ts[i])
+			} else {
+				// Both constants are memory operands here.
+				ts[i] = f.vec()
+				f.mov(e.c, ts[i])
+				f.fma231(e.log2e, vs[i], ts[i])
+			}
+		}
+		f.exp(vs, ts, e, tail)
+		store(vs, offs, tail)
 	})
+	JMP(LabelRef("end"))
+
+	Label("general")
+	f.prefix = ""
+	f.stream(n, []Register{dst, x}, func(offs []int, tail bool) {
+		vs := make([]VecVirtual, len(offs))
+		for i, off := range offs {
+			vs[i] = f.load(x, off, tail)
+			f.sub(a, vs[i], vs[i])
+		}
+		f.exp(vs, nil, e, tail)
+		store(vs, offs, tail)
+	})
+	Label("end")
 	if sum {
 		f.returnSum(accs)
 		return
