@@ -42,7 +42,7 @@ func init() {
 
 // twoPassL2Fraction is the working set, as a fraction of the L2 size, from
 // which the SIMD kernels take two passes instead of three.
-const twoPassL2Fraction = 1.0
+const twoPassL2Fraction = 2.0
 
 // Exponent biases and mantissa widths for the magic constant the storing
 // kernels take (see _tools/asmgen): magic = 1.5*2^mant + bias - j.

@@ -245,7 +245,7 @@ DATA tailmaskbytes<>+56(SB)/8, $0x0000000000000000
 GLOBL tailmaskbytes<>(SB), RODATA|NOPTR, $64
 
 // func maxOf32AVX2(x []float32) float32
-// Requires: AVX
+// Requires: AVX, CMOV
 TEXT ·maxOf32AVX2(SB), NOSPLIT, $0-28
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
@@ -258,10 +258,34 @@ TEXT ·maxOf32AVX2(SB), NOSPLIT, $0-28
 	VBROADCASTSS (AX), Y6
 	VBROADCASTSS (AX), Y7
 
+	// Masked head up to the first aligned address
+	MOVQ       AX, DX
+	NEGQ       DX
+	ANDQ       $0x0000001f, DX
+	SHRQ       $0x02, DX
+	CMPQ       DX, CX
+	CMOVQHI    CX, DX
+	TESTQ      DX, DX
+	JZ         aligned
+	MOVQ       DX, BX
+	SHLQ       $0x02, BX
+	NEGQ       BX
+	LEAQ       tailmaskbytes<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*1), Y8
+	VMASKMOVPS (AX), Y8, Y9
+	VBLENDVPS  Y8, Y9, Y0, Y9
+	VMAXPS     Y9, Y0, Y0
+	SHLQ       $0x02, DX
+	ADDQ       DX, AX
+	SHRQ       $0x02, DX
+	SUBQ       DX, CX
+
+aligned:
 	// 8 registers (64 elements) per iteration
+	CMPQ CX, $0x00000040
+	JB   single
+
 unrolled:
-	CMPQ   CX, $0x00000040
-	JB     single
 	VMAXPS (AX), Y0, Y0
 	VMAXPS 32(AX), Y1, Y1
 	VMAXPS 64(AX), Y2, Y2
@@ -272,7 +296,8 @@ unrolled:
 	VMAXPS 224(AX), Y7, Y7
 	ADDQ   $0x00000100, AX
 	SUBQ   $0x00000040, CX
-	JMP    unrolled
+	CMPQ   CX, $0x00000040
+	JAE    unrolled
 
 	// One register per iteration
 single:
@@ -324,9 +349,10 @@ TEXT ·sumExp32AVX2(SB), NOSPLIT, $32-40
 	VXORPS       Y1, Y1, Y1
 
 	// 2 registers (16 elements) per iteration
+	CMPQ CX, $0x00000010
+	JB   single
+
 unrolled:
-	CMPQ         CX, $0x00000010
-	JB           single
 	VMOVUPS      (AX), Y2
 	VSUBPS       (SP), Y2, Y2
 	VMOVUPS      32(AX), Y3
@@ -365,7 +391,8 @@ unrolled:
 	VADDPS       Y3, Y1, Y1
 	ADDQ         $0x00000040, AX
 	SUBQ         $0x00000010, CX
-	JMP          unrolled
+	CMPQ         CX, $0x00000010
+	JAE          unrolled
 
 	// One register per iteration
 single:
@@ -457,9 +484,10 @@ TEXT ·storeExp32AVX2(SB), NOSPLIT, $160-80
 	JNE          general
 
 	// 2 registers (16 elements) per iteration
+	CMPQ DX, $0x00000010
+	JB   a0_single
+
 a0_unrolled:
-	CMPQ         DX, $0x00000010
-	JB           a0_single
 	VMOVUPS      (CX), Y2
 	VMOVUPS      32(SP), Y3
 	VFMADD231PS  const32_log2e<>+0(SB), Y2, Y3
@@ -503,7 +531,8 @@ a0_unrolled:
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000010, DX
-	JMP          a0_unrolled
+	CMPQ         DX, $0x00000010
+	JAE          a0_unrolled
 
 	// One register per iteration
 a0_single:
@@ -569,9 +598,10 @@ a0_done:
 
 general:
 	// 2 registers (16 elements) per iteration
+	CMPQ DX, $0x00000010
+	JB   single
+
 unrolled:
-	CMPQ         DX, $0x00000010
-	JB           single
 	VMOVUPS      (CX), Y2
 	VSUBPS       (SP), Y2, Y2
 	VMOVUPS      32(CX), Y3
@@ -617,7 +647,8 @@ unrolled:
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000010, DX
-	JMP          unrolled
+	CMPQ         DX, $0x00000010
+	JAE          unrolled
 
 	// One register per iteration
 single:
@@ -696,7 +727,7 @@ end:
 	RET
 
 // func storeExpScaled32AVX2(dst []float32, x []float32, a float32, c float32, mu float32, magic float32, vmin float32, scale float32)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, CMOV, FMA3
 TEXT ·storeExpScaled32AVX2(SB), NOSPLIT, $352-72
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+24(FP), CX
@@ -726,10 +757,52 @@ TEXT ·storeExpScaled32AVX2(SB), NOSPLIT, $352-72
 	CMPL         a+48(FP), $0x00
 	JNE          general
 
+	// Masked head up to the first aligned address
+	MOVQ         AX, BX
+	NEGQ         BX
+	ANDQ         $0x0000001f, BX
+	SHRQ         $0x02, BX
+	CMPQ         BX, DX
+	CMOVQHI      DX, BX
+	TESTQ        BX, BX
+	JZ           a0_aligned
+	MOVQ         BX, SI
+	SHLQ         $0x02, SI
+	NEGQ         SI
+	LEAQ         tailmaskbytes<>+0(SB), DI
+	VMOVDQU      32(DI)(SI*1), Y0
+	VMASKMOVPS   (CX), Y0, Y1
+	VMOVUPS      32(SP), Y2
+	VFMADD231PS  const32_log2e<>+0(SB), Y1, Y2
+	VCMPPS       $0x05, 128(SP), Y1, Y3
+	VANDPS       Y0, Y3, Y3
+	VADDPS       96(SP), Y2, Y2
+	VSUBPS       96(SP), Y2, Y4
+	VFNMADD231PS const32_ln2hi<>+0(SB), Y4, Y1
+	VSUBPS       64(SP), Y1, Y1
+	VFNMADD231PS const32_ln2lo<>+0(SB), Y4, Y1
+	VPSLLD       $0x17, Y2, Y2
+	VMOVUPS      256(SP), Y4
+	VFMADD231PS  288(SP), Y1, Y4
+	VFMADD213PS  224(SP), Y1, Y4
+	VFMADD213PS  192(SP), Y1, Y4
+	VFMADD213PS  160(SP), Y1, Y4
+	VFMADD213PS  320(SP), Y1, Y4
+	VMULPS       Y2, Y4, Y1
+	VANDPS       Y3, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)
+	SHLQ         $0x02, BX
+	ADDQ         BX, AX
+	ADDQ         BX, CX
+	SHRQ         $0x02, BX
+	SUBQ         BX, DX
+
+a0_aligned:
 	// 2 registers (16 elements) per iteration
+	CMPQ DX, $0x00000010
+	JB   a0_single
+
 a0_unrolled:
-	CMPQ         DX, $0x00000010
-	JB           a0_single
 	VMOVUPS      (CX), Y0
 	VMOVUPS      32(SP), Y1
 	VFMADD231PS  const32_log2e<>+0(SB), Y0, Y1
@@ -771,7 +844,8 @@ a0_unrolled:
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000010, DX
-	JMP          a0_unrolled
+	CMPQ         DX, $0x00000010
+	JAE          a0_unrolled
 
 	// One register per iteration
 a0_single:
@@ -834,10 +908,53 @@ a0_done:
 	JMP end
 
 general:
+	// Masked head up to the first aligned address
+	MOVQ         AX, BX
+	NEGQ         BX
+	ANDQ         $0x0000001f, BX
+	SHRQ         $0x02, BX
+	CMPQ         BX, DX
+	CMOVQHI      DX, BX
+	TESTQ        BX, BX
+	JZ           aligned
+	MOVQ         BX, SI
+	SHLQ         $0x02, SI
+	NEGQ         SI
+	LEAQ         tailmaskbytes<>+0(SB), DI
+	VMOVDQU      32(DI)(SI*1), Y0
+	VMASKMOVPS   (CX), Y0, Y1
+	VSUBPS       (SP), Y1, Y1
+	VCMPPS       $0x05, 128(SP), Y1, Y2
+	VANDPS       Y0, Y2, Y2
+	VMOVUPS      32(SP), Y3
+	VFMADD231PS  const32_log2e<>+0(SB), Y1, Y3
+	VADDPS       96(SP), Y3, Y3
+	VSUBPS       96(SP), Y3, Y4
+	VFNMADD231PS const32_ln2hi<>+0(SB), Y4, Y1
+	VSUBPS       64(SP), Y1, Y1
+	VFNMADD231PS const32_ln2lo<>+0(SB), Y4, Y1
+	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      256(SP), Y4
+	VFMADD231PS  288(SP), Y1, Y4
+	VFMADD213PS  224(SP), Y1, Y4
+	VFMADD213PS  192(SP), Y1, Y4
+	VFMADD213PS  160(SP), Y1, Y4
+	VFMADD213PS  320(SP), Y1, Y4
+	VMULPS       Y3, Y4, Y1
+	VANDPS       Y2, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)
+	SHLQ         $0x02, BX
+	ADDQ         BX, AX
+	ADDQ         BX, CX
+	SHRQ         $0x02, BX
+	SUBQ         BX, DX
+
+aligned:
 	// 2 registers (16 elements) per iteration
+	CMPQ DX, $0x00000010
+	JB   single
+
 unrolled:
-	CMPQ         DX, $0x00000010
-	JB           single
 	VMOVUPS      (CX), Y0
 	VSUBPS       (SP), Y0, Y0
 	VMOVUPS      32(CX), Y1
@@ -881,7 +998,8 @@ unrolled:
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000010, DX
-	JMP          unrolled
+	CMPQ         DX, $0x00000010
+	JAE          unrolled
 
 	// One register per iteration
 single:
@@ -948,17 +1066,41 @@ end:
 	RET
 
 // func scale32AVX2(x []float32, c float32)
-// Requires: AVX
+// Requires: AVX, CMOV
 TEXT ·scale32AVX2(SB), NOSPLIT, $32-28
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	VBROADCASTSS c+24(FP), Y0
 	VMOVUPS      Y0, (SP)
 
+	// Masked head up to the first aligned address
+	MOVQ       AX, DX
+	NEGQ       DX
+	ANDQ       $0x0000001f, DX
+	SHRQ       $0x02, DX
+	CMPQ       DX, CX
+	CMOVQHI    CX, DX
+	TESTQ      DX, DX
+	JZ         aligned
+	MOVQ       DX, BX
+	SHLQ       $0x02, BX
+	NEGQ       BX
+	LEAQ       tailmaskbytes<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*1), Y0
+	VMASKMOVPS (AX), Y0, Y1
+	VMULPS     (SP), Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+	SHLQ       $0x02, DX
+	ADDQ       DX, AX
+	SHRQ       $0x02, DX
+	SUBQ       DX, CX
+
+aligned:
 	// 4 registers (32 elements) per iteration
+	CMPQ CX, $0x00000020
+	JB   single
+
 unrolled:
-	CMPQ    CX, $0x00000020
-	JB      single
 	VMOVUPS (AX), Y0
 	VMULPS  (SP), Y0, Y0
 	VMOVUPS 32(AX), Y1
@@ -973,7 +1115,8 @@ unrolled:
 	VMOVUPS Y3, 96(AX)
 	ADDQ    $0x00000080, AX
 	SUBQ    $0x00000020, CX
-	JMP     unrolled
+	CMPQ    CX, $0x00000020
+	JAE     unrolled
 
 	// One register per iteration
 single:
@@ -1003,7 +1146,7 @@ done:
 	RET
 
 // func storeLogSoftmax32AVX2(dst []float32, x []float32, shift float32, logSum float32)
-// Requires: AVX
+// Requires: AVX, CMOV
 TEXT ·storeLogSoftmax32AVX2(SB), NOSPLIT, $64-56
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+24(FP), CX
@@ -1013,10 +1156,36 @@ TEXT ·storeLogSoftmax32AVX2(SB), NOSPLIT, $64-56
 	VBROADCASTSS logSum+52(FP), Y0
 	VMOVUPS      Y0, 32(SP)
 
+	// Masked head up to the first aligned address
+	MOVQ       AX, BX
+	NEGQ       BX
+	ANDQ       $0x0000001f, BX
+	SHRQ       $0x02, BX
+	CMPQ       BX, DX
+	CMOVQHI    DX, BX
+	TESTQ      BX, BX
+	JZ         aligned
+	MOVQ       BX, SI
+	SHLQ       $0x02, SI
+	NEGQ       SI
+	LEAQ       tailmaskbytes<>+0(SB), DI
+	VMOVDQU    32(DI)(SI*1), Y0
+	VMASKMOVPS (CX), Y0, Y1
+	VSUBPS     (SP), Y1, Y1
+	VSUBPS     32(SP), Y1, Y1
+	VMASKMOVPS Y1, Y0, (AX)
+	SHLQ       $0x02, BX
+	ADDQ       BX, AX
+	ADDQ       BX, CX
+	SHRQ       $0x02, BX
+	SUBQ       BX, DX
+
+aligned:
 	// 4 registers (32 elements) per iteration
+	CMPQ DX, $0x00000020
+	JB   single
+
 unrolled:
-	CMPQ    DX, $0x00000020
-	JB      single
 	VMOVUPS (CX), Y0
 	VSUBPS  (SP), Y0, Y0
 	VSUBPS  32(SP), Y0, Y0
@@ -1036,7 +1205,8 @@ unrolled:
 	ADDQ    $0x00000080, AX
 	ADDQ    $0x00000080, CX
 	SUBQ    $0x00000020, DX
-	JMP     unrolled
+	CMPQ    DX, $0x00000020
+	JAE     unrolled
 
 	// One register per iteration
 single:
@@ -1069,7 +1239,7 @@ done:
 	RET
 
 // func maxOf64AVX2(x []float64) float64
-// Requires: AVX
+// Requires: AVX, CMOV
 TEXT ·maxOf64AVX2(SB), NOSPLIT, $0-32
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
@@ -1082,10 +1252,34 @@ TEXT ·maxOf64AVX2(SB), NOSPLIT, $0-32
 	VBROADCASTSD (AX), Y6
 	VBROADCASTSD (AX), Y7
 
+	// Masked head up to the first aligned address
+	MOVQ       AX, DX
+	NEGQ       DX
+	ANDQ       $0x0000001f, DX
+	SHRQ       $0x03, DX
+	CMPQ       DX, CX
+	CMOVQHI    CX, DX
+	TESTQ      DX, DX
+	JZ         aligned
+	MOVQ       DX, BX
+	SHLQ       $0x03, BX
+	NEGQ       BX
+	LEAQ       tailmaskbytes<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*1), Y8
+	VMASKMOVPD (AX), Y8, Y9
+	VBLENDVPD  Y8, Y9, Y0, Y9
+	VMAXPD     Y9, Y0, Y0
+	SHLQ       $0x03, DX
+	ADDQ       DX, AX
+	SHRQ       $0x03, DX
+	SUBQ       DX, CX
+
+aligned:
 	// 8 registers (32 elements) per iteration
+	CMPQ CX, $0x00000020
+	JB   single
+
 unrolled:
-	CMPQ   CX, $0x00000020
-	JB     single
 	VMAXPD (AX), Y0, Y0
 	VMAXPD 32(AX), Y1, Y1
 	VMAXPD 64(AX), Y2, Y2
@@ -1096,7 +1290,8 @@ unrolled:
 	VMAXPD 224(AX), Y7, Y7
 	ADDQ   $0x00000100, AX
 	SUBQ   $0x00000020, CX
-	JMP    unrolled
+	CMPQ   CX, $0x00000020
+	JAE    unrolled
 
 	// One register per iteration
 single:
@@ -1146,9 +1341,10 @@ TEXT ·sumExp64AVX2(SB), NOSPLIT, $32-40
 	VXORPS       Y1, Y1, Y1
 
 	// 2 registers (8 elements) per iteration
+	CMPQ CX, $0x00000008
+	JB   single
+
 unrolled:
-	CMPQ         CX, $0x00000008
-	JB           single
 	VMOVUPD      (AX), Y2
 	VSUBPD       (SP), Y2, Y2
 	VMOVUPD      32(AX), Y3
@@ -1199,7 +1395,8 @@ unrolled:
 	VADDPD       Y3, Y1, Y1
 	ADDQ         $0x00000040, AX
 	SUBQ         $0x00000008, CX
-	JMP          unrolled
+	CMPQ         CX, $0x00000008
+	JAE          unrolled
 
 	// One register per iteration
 single:
@@ -1299,9 +1496,10 @@ TEXT ·storeExp64AVX2(SB), NOSPLIT, $160-96
 	JNE          general
 
 	// 2 registers (8 elements) per iteration
+	CMPQ DX, $0x00000008
+	JB   a0_single
+
 a0_unrolled:
-	CMPQ         DX, $0x00000008
-	JB           a0_single
 	VMOVUPD      (CX), Y2
 	VMOVUPD      32(SP), Y3
 	VFMADD231PD  const64_log2e<>+0(SB), Y2, Y3
@@ -1357,7 +1555,8 @@ a0_unrolled:
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000008, DX
-	JMP          a0_unrolled
+	CMPQ         DX, $0x00000008
+	JAE          a0_unrolled
 
 	// One register per iteration
 a0_single:
@@ -1435,9 +1634,10 @@ a0_done:
 
 general:
 	// 2 registers (8 elements) per iteration
+	CMPQ DX, $0x00000008
+	JB   single
+
 unrolled:
-	CMPQ         DX, $0x00000008
-	JB           single
 	VMOVUPD      (CX), Y2
 	VSUBPD       (SP), Y2, Y2
 	VMOVUPD      32(CX), Y3
@@ -1495,7 +1695,8 @@ unrolled:
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000008, DX
-	JMP          unrolled
+	CMPQ         DX, $0x00000008
+	JAE          unrolled
 
 	// One register per iteration
 single:
@@ -1582,7 +1783,7 @@ end:
 	RET
 
 // func storeExpScaled64AVX2(dst []float64, x []float64, a float64, c float64, mu float64, magic float64, vmin float64, scale float64)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, CMOV, FMA3
 TEXT ·storeExpScaled64AVX2(SB), NOSPLIT, $544-96
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+24(FP), CX
@@ -1624,10 +1825,58 @@ TEXT ·storeExpScaled64AVX2(SB), NOSPLIT, $544-96
 	CMPQ         a+48(FP), $0x00
 	JNE          general
 
+	// Masked head up to the first aligned address
+	MOVQ         AX, BX
+	NEGQ         BX
+	ANDQ         $0x0000001f, BX
+	SHRQ         $0x03, BX
+	CMPQ         BX, DX
+	CMOVQHI      DX, BX
+	TESTQ        BX, BX
+	JZ           a0_aligned
+	MOVQ         BX, SI
+	SHLQ         $0x03, SI
+	NEGQ         SI
+	LEAQ         tailmaskbytes<>+0(SB), DI
+	VMOVDQU      32(DI)(SI*1), Y0
+	VMASKMOVPD   (CX), Y0, Y1
+	VMOVUPD      32(SP), Y2
+	VFMADD231PD  const64_log2e<>+0(SB), Y1, Y2
+	VCMPPD       $0x05, 128(SP), Y1, Y3
+	VANDPS       Y0, Y3, Y3
+	VADDPD       96(SP), Y2, Y2
+	VSUBPD       96(SP), Y2, Y4
+	VFNMADD231PD const64_ln2hi<>+0(SB), Y4, Y1
+	VSUBPD       64(SP), Y1, Y1
+	VFNMADD231PD const64_ln2lo<>+0(SB), Y4, Y1
+	VPSLLQ       $0x34, Y2, Y2
+	VMOVUPD      448(SP), Y4
+	VFMADD231PD  480(SP), Y1, Y4
+	VFMADD213PD  416(SP), Y1, Y4
+	VFMADD213PD  384(SP), Y1, Y4
+	VFMADD213PD  352(SP), Y1, Y4
+	VFMADD213PD  320(SP), Y1, Y4
+	VFMADD213PD  288(SP), Y1, Y4
+	VFMADD213PD  256(SP), Y1, Y4
+	VFMADD213PD  224(SP), Y1, Y4
+	VFMADD213PD  192(SP), Y1, Y4
+	VFMADD213PD  160(SP), Y1, Y4
+	VFMADD213PD  512(SP), Y1, Y4
+	VMULPD       Y2, Y4, Y1
+	VANDPS       Y3, Y1, Y1
+	VMASKMOVPD   Y1, Y0, (AX)
+	SHLQ         $0x03, BX
+	ADDQ         BX, AX
+	ADDQ         BX, CX
+	SHRQ         $0x03, BX
+	SUBQ         BX, DX
+
+a0_aligned:
 	// 2 registers (8 elements) per iteration
+	CMPQ DX, $0x00000008
+	JB   a0_single
+
 a0_unrolled:
-	CMPQ         DX, $0x00000008
-	JB           a0_single
 	VMOVUPD      (CX), Y0
 	VMOVUPD      32(SP), Y1
 	VFMADD231PD  const64_log2e<>+0(SB), Y0, Y1
@@ -1681,7 +1930,8 @@ a0_unrolled:
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000008, DX
-	JMP          a0_unrolled
+	CMPQ         DX, $0x00000008
+	JAE          a0_unrolled
 
 	// One register per iteration
 a0_single:
@@ -1756,10 +2006,59 @@ a0_done:
 	JMP end
 
 general:
+	// Masked head up to the first aligned address
+	MOVQ         AX, BX
+	NEGQ         BX
+	ANDQ         $0x0000001f, BX
+	SHRQ         $0x03, BX
+	CMPQ         BX, DX
+	CMOVQHI      DX, BX
+	TESTQ        BX, BX
+	JZ           aligned
+	MOVQ         BX, SI
+	SHLQ         $0x03, SI
+	NEGQ         SI
+	LEAQ         tailmaskbytes<>+0(SB), DI
+	VMOVDQU      32(DI)(SI*1), Y0
+	VMASKMOVPD   (CX), Y0, Y1
+	VSUBPD       (SP), Y1, Y1
+	VCMPPD       $0x05, 128(SP), Y1, Y2
+	VANDPS       Y0, Y2, Y2
+	VMOVUPD      32(SP), Y3
+	VFMADD231PD  const64_log2e<>+0(SB), Y1, Y3
+	VADDPD       96(SP), Y3, Y3
+	VSUBPD       96(SP), Y3, Y4
+	VFNMADD231PD const64_ln2hi<>+0(SB), Y4, Y1
+	VSUBPD       64(SP), Y1, Y1
+	VFNMADD231PD const64_ln2lo<>+0(SB), Y4, Y1
+	VPSLLQ       $0x34, Y3, Y3
+	VMOVUPD      448(SP), Y4
+	VFMADD231PD  480(SP), Y1, Y4
+	VFMADD213PD  416(SP), Y1, Y4
+	VFMADD213PD  384(SP), Y1, Y4
+	VFMADD213PD  352(SP), Y1, Y4
+	VFMADD213PD  320(SP), Y1, Y4
+	VFMADD213PD  288(SP), Y1, Y4
+	VFMADD213PD  256(SP), Y1, Y4
+	VFMADD213PD  224(SP), Y1, Y4
+	VFMADD213PD  192(SP), Y1, Y4
+	VFMADD213PD  160(SP), Y1, Y4
+	VFMADD213PD  512(SP), Y1, Y4
+	VMULPD       Y3, Y4, Y1
+	VANDPS       Y2, Y1, Y1
+	VMASKMOVPD   Y1, Y0, (AX)
+	SHLQ         $0x03, BX
+	ADDQ         BX, AX
+	ADDQ         BX, CX
+	SHRQ         $0x03, BX
+	SUBQ         BX, DX
+
+aligned:
 	// 2 registers (8 elements) per iteration
+	CMPQ DX, $0x00000008
+	JB   single
+
 unrolled:
-	CMPQ         DX, $0x00000008
-	JB           single
 	VMOVUPD      (CX), Y0
 	VSUBPD       (SP), Y0, Y0
 	VMOVUPD      32(CX), Y1
@@ -1815,7 +2114,8 @@ unrolled:
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000008, DX
-	JMP          unrolled
+	CMPQ         DX, $0x00000008
+	JAE          unrolled
 
 	// One register per iteration
 single:
@@ -1894,17 +2194,41 @@ end:
 	RET
 
 // func scale64AVX2(x []float64, c float64)
-// Requires: AVX
+// Requires: AVX, CMOV
 TEXT ·scale64AVX2(SB), NOSPLIT, $32-32
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	VBROADCASTSD c+24(FP), Y0
 	VMOVUPD      Y0, (SP)
 
+	// Masked head up to the first aligned address
+	MOVQ       AX, DX
+	NEGQ       DX
+	ANDQ       $0x0000001f, DX
+	SHRQ       $0x03, DX
+	CMPQ       DX, CX
+	CMOVQHI    CX, DX
+	TESTQ      DX, DX
+	JZ         aligned
+	MOVQ       DX, BX
+	SHLQ       $0x03, BX
+	NEGQ       BX
+	LEAQ       tailmaskbytes<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*1), Y0
+	VMASKMOVPD (AX), Y0, Y1
+	VMULPD     (SP), Y1, Y1
+	VMASKMOVPD Y1, Y0, (AX)
+	SHLQ       $0x03, DX
+	ADDQ       DX, AX
+	SHRQ       $0x03, DX
+	SUBQ       DX, CX
+
+aligned:
 	// 4 registers (16 elements) per iteration
+	CMPQ CX, $0x00000010
+	JB   single
+
 unrolled:
-	CMPQ    CX, $0x00000010
-	JB      single
 	VMOVUPD (AX), Y0
 	VMULPD  (SP), Y0, Y0
 	VMOVUPD 32(AX), Y1
@@ -1919,7 +2243,8 @@ unrolled:
 	VMOVUPD Y3, 96(AX)
 	ADDQ    $0x00000080, AX
 	SUBQ    $0x00000010, CX
-	JMP     unrolled
+	CMPQ    CX, $0x00000010
+	JAE     unrolled
 
 	// One register per iteration
 single:
@@ -1949,7 +2274,7 @@ done:
 	RET
 
 // func storeLogSoftmax64AVX2(dst []float64, x []float64, shift float64, logSum float64)
-// Requires: AVX
+// Requires: AVX, CMOV
 TEXT ·storeLogSoftmax64AVX2(SB), NOSPLIT, $64-64
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+24(FP), CX
@@ -1959,10 +2284,36 @@ TEXT ·storeLogSoftmax64AVX2(SB), NOSPLIT, $64-64
 	VBROADCASTSD logSum+56(FP), Y0
 	VMOVUPD      Y0, 32(SP)
 
+	// Masked head up to the first aligned address
+	MOVQ       AX, BX
+	NEGQ       BX
+	ANDQ       $0x0000001f, BX
+	SHRQ       $0x03, BX
+	CMPQ       BX, DX
+	CMOVQHI    DX, BX
+	TESTQ      BX, BX
+	JZ         aligned
+	MOVQ       BX, SI
+	SHLQ       $0x03, SI
+	NEGQ       SI
+	LEAQ       tailmaskbytes<>+0(SB), DI
+	VMOVDQU    32(DI)(SI*1), Y0
+	VMASKMOVPD (CX), Y0, Y1
+	VSUBPD     (SP), Y1, Y1
+	VSUBPD     32(SP), Y1, Y1
+	VMASKMOVPD Y1, Y0, (AX)
+	SHLQ       $0x03, BX
+	ADDQ       BX, AX
+	ADDQ       BX, CX
+	SHRQ       $0x03, BX
+	SUBQ       BX, DX
+
+aligned:
 	// 4 registers (16 elements) per iteration
+	CMPQ DX, $0x00000010
+	JB   single
+
 unrolled:
-	CMPQ    DX, $0x00000010
-	JB      single
 	VMOVUPD (CX), Y0
 	VSUBPD  (SP), Y0, Y0
 	VSUBPD  32(SP), Y0, Y0
@@ -1982,7 +2333,8 @@ unrolled:
 	ADDQ    $0x00000080, AX
 	ADDQ    $0x00000080, CX
 	SUBQ    $0x00000010, DX
-	JMP     unrolled
+	CMPQ    DX, $0x00000010
+	JAE     unrolled
 
 	// One register per iteration
 single:
@@ -2015,7 +2367,7 @@ done:
 	RET
 
 // func maxOf32AVX512(x []float32) float32
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, CMOV
 TEXT ·maxOf32AVX512(SB), NOSPLIT, $0-28
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
@@ -2028,10 +2380,29 @@ TEXT ·maxOf32AVX512(SB), NOSPLIT, $0-28
 	VBROADCASTSS (AX), Z6
 	VBROADCASTSS (AX), Z7
 
+	// Masked head up to the first aligned address
+	MOVQ    AX, DX
+	NEGQ    DX
+	ANDQ    $0x0000003f, DX
+	SHRQ    $0x02, DX
+	CMPQ    DX, CX
+	CMOVQHI CX, DX
+	TESTQ   DX, DX
+	JZ      aligned
+	LEAQ    tailmask16<>+0(SB), BX
+	KMOVW   (BX)(DX*2), K1
+	VMAXPS  (AX), Z0, K1, Z0
+	SHLQ    $0x02, DX
+	ADDQ    DX, AX
+	SHRQ    $0x02, DX
+	SUBQ    DX, CX
+
+aligned:
 	// 8 registers (128 elements) per iteration
+	CMPQ CX, $0x00000080
+	JB   single
+
 unrolled:
-	CMPQ   CX, $0x00000080
-	JB     single
 	VMAXPS (AX), Z0, Z0
 	VMAXPS 64(AX), Z1, Z1
 	VMAXPS 128(AX), Z2, Z2
@@ -2042,7 +2413,8 @@ unrolled:
 	VMAXPS 448(AX), Z7, Z7
 	ADDQ   $0x00000200, AX
 	SUBQ   $0x00000080, CX
-	JMP    unrolled
+	CMPQ   CX, $0x00000080
+	JAE    unrolled
 
 	// One register per iteration
 single:
@@ -2104,9 +2476,10 @@ TEXT ·sumExp32AVX512(SB), NOSPLIT, $0-40
 	VPXORD       Z15, Z15, Z15
 
 	// 4 registers (64 elements) per iteration
+	CMPQ CX, $0x00000040
+	JB   single
+
 unrolled:
-	CMPQ         CX, $0x00000040
-	JB           single
 	VMOVUPS      (AX), Z16
 	VSUBPS       Z0, Z16, Z16
 	VMOVUPS      64(AX), Z17
@@ -2177,7 +2550,8 @@ unrolled:
 	VADDPS       Z19, Z15, Z15
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000040, CX
-	JMP          unrolled
+	CMPQ         CX, $0x00000040
+	JAE          unrolled
 
 	// One register per iteration
 single:
@@ -2274,21 +2648,22 @@ TEXT ·storeExp32AVX512(SB), NOSPLIT, $0-80
 	JNE          general
 
 	// 4 registers (64 elements) per iteration
+	CMPQ DX, $0x00000040
+	JB   a0_single
+
 a0_unrolled:
-	CMPQ         DX, $0x00000040
-	JB           a0_single
 	VMOVUPS      (CX), Z0
-	VMOVUPS      (CX), Z18
-	VFMADD213PS  Z1, Z5, Z18
+	VMOVUPS      Z1, Z18
+	VFMADD231PS  Z5, Z0, Z18
 	VMOVUPS      64(CX), Z19
-	VMOVUPS      64(CX), Z20
-	VFMADD213PS  Z1, Z5, Z20
+	VMOVUPS      Z1, Z20
+	VFMADD231PS  Z5, Z19, Z20
 	VMOVUPS      128(CX), Z21
-	VMOVUPS      128(CX), Z22
-	VFMADD213PS  Z1, Z5, Z22
+	VMOVUPS      Z1, Z22
+	VFMADD231PS  Z5, Z21, Z22
 	VMOVUPS      192(CX), Z23
-	VMOVUPS      192(CX), Z24
-	VFMADD213PS  Z1, Z5, Z24
+	VMOVUPS      Z1, Z24
+	VFMADD231PS  Z5, Z23, Z24
 	VCMPPS       $0x05, Z4, Z0, K1
 	VCMPPS       $0x05, Z4, Z19, K2
 	VCMPPS       $0x05, Z4, Z21, K3
@@ -2356,15 +2731,16 @@ a0_unrolled:
 	ADDQ         $0x00000100, AX
 	ADDQ         $0x00000100, CX
 	SUBQ         $0x00000040, DX
-	JMP          a0_unrolled
+	CMPQ         DX, $0x00000040
+	JAE          a0_unrolled
 
 	// One register per iteration
 a0_single:
 	CMPQ         DX, $0x00000010
 	JB           a0_tail
 	VMOVUPS      (CX), Z0
-	VMOVUPS      (CX), Z18
-	VFMADD213PS  Z1, Z5, Z18
+	VMOVUPS      Z1, Z18
+	VFMADD231PS  Z5, Z0, Z18
 	VCMPPS       $0x05, Z4, Z0, K1
 	VADDPS       Z3, Z18, Z18
 	VSUBPS       Z3, Z18, Z19
@@ -2393,22 +2769,22 @@ a0_tail:
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
 	VMOVUPS.Z    (CX), K1, Z0
-	VMOVUPS.Z    (CX), K1, Z18
-	VFMADD213PS  Z1, Z5, Z18
+	VMOVUPS      Z1, Z1
+	VFMADD231PS  Z5, Z0, Z1
 	VCMPPS       $0x05, Z4, Z0, K1, K2
-	VADDPS       Z3, Z18, Z18
-	VSUBPS       Z3, Z18, Z1
-	VFNMADD231PS Z6, Z1, Z0
+	VADDPS       Z3, Z1, Z1
+	VSUBPS       Z3, Z1, Z3
+	VFNMADD231PS Z6, Z3, Z0
 	VSUBPS       Z2, Z0, Z0
-	VFNMADD231PS Z7, Z1, Z0
-	VPSLLD       $0x17, Z18, Z18
-	VMOVUPS      Z11, Z1
-	VFMADD231PS  Z12, Z0, Z1
-	VFMADD213PS  Z10, Z0, Z1
-	VFMADD213PS  Z9, Z0, Z1
-	VFMADD213PS  Z8, Z0, Z1
-	VFMADD213PS  Z13, Z0, Z1
-	VMULPS.Z     Z18, Z1, K2, Z0
+	VFNMADD231PS Z7, Z3, Z0
+	VPSLLD       $0x17, Z1, Z1
+	VMOVUPS      Z11, Z2
+	VFMADD231PS  Z12, Z0, Z2
+	VFMADD213PS  Z10, Z0, Z2
+	VFMADD213PS  Z9, Z0, Z2
+	VFMADD213PS  Z8, Z0, Z2
+	VFMADD213PS  Z13, Z0, Z2
+	VMULPS.Z     Z1, Z2, K2, Z0
 	VMOVUPS      Z0, K1, (AX)
 	VADDPS       Z0, Z14, Z14
 
@@ -2417,9 +2793,10 @@ a0_done:
 
 general:
 	// 4 registers (64 elements) per iteration
+	CMPQ DX, $0x00000040
+	JB   single
+
 unrolled:
-	CMPQ         DX, $0x00000040
-	JB           single
 	VMOVUPS      (CX), Z18
 	VSUBPS       Z0, Z18, Z18
 	VMOVUPS      64(CX), Z19
@@ -2503,7 +2880,8 @@ unrolled:
 	ADDQ         $0x00000100, AX
 	ADDQ         $0x00000100, CX
 	SUBQ         $0x00000040, DX
-	JMP          unrolled
+	CMPQ         DX, $0x00000040
+	JAE          unrolled
 
 	// One register per iteration
 single:
@@ -2581,7 +2959,7 @@ end:
 	RET
 
 // func storeExpScaled32AVX512(dst []float32, x []float32, a float32, c float32, mu float32, magic float32, vmin float32, scale float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, CMOV
 TEXT ·storeExpScaled32AVX512(SB), NOSPLIT, $0-72
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+24(FP), CX
@@ -2609,22 +2987,59 @@ TEXT ·storeExpScaled32AVX512(SB), NOSPLIT, $0-72
 	CMPL         a+48(FP), $0x00
 	JNE          general
 
+	// Masked head up to the first aligned address
+	MOVQ         AX, BX
+	NEGQ         BX
+	ANDQ         $0x0000003f, BX
+	SHRQ         $0x02, BX
+	CMPQ         BX, DX
+	CMOVQHI      DX, BX
+	TESTQ        BX, BX
+	JZ           a0_aligned
+	LEAQ         tailmask16<>+0(SB), SI
+	KMOVW        (SI)(BX*2), K1
+	VMOVUPS.Z    (CX), K1, Z0
+	VMOVUPS      Z1, Z14
+	VFMADD231PS  Z5, Z0, Z14
+	VCMPPS       $0x05, Z4, Z0, K1, K2
+	VADDPS       Z3, Z14, Z14
+	VSUBPS       Z3, Z14, Z15
+	VFNMADD231PS Z6, Z15, Z0
+	VSUBPS       Z2, Z0, Z0
+	VFNMADD231PS Z7, Z15, Z0
+	VPSLLD       $0x17, Z14, Z14
+	VMOVUPS      Z11, Z15
+	VFMADD231PS  Z12, Z0, Z15
+	VFMADD213PS  Z10, Z0, Z15
+	VFMADD213PS  Z9, Z0, Z15
+	VFMADD213PS  Z8, Z0, Z15
+	VFMADD213PS  Z13, Z0, Z15
+	VMULPS.Z     Z14, Z15, K2, Z0
+	VMOVUPS      Z0, K1, (AX)
+	SHLQ         $0x02, BX
+	ADDQ         BX, AX
+	ADDQ         BX, CX
+	SHRQ         $0x02, BX
+	SUBQ         BX, DX
+
+a0_aligned:
 	// 4 registers (64 elements) per iteration
+	CMPQ DX, $0x00000040
+	JB   a0_single
+
 a0_unrolled:
-	CMPQ         DX, $0x00000040
-	JB           a0_single
 	VMOVUPS      (CX), Z0
-	VMOVUPS      (CX), Z14
-	VFMADD213PS  Z1, Z5, Z14
+	VMOVUPS      Z1, Z14
+	VFMADD231PS  Z5, Z0, Z14
 	VMOVUPS      64(CX), Z15
-	VMOVUPS      64(CX), Z16
-	VFMADD213PS  Z1, Z5, Z16
+	VMOVUPS      Z1, Z16
+	VFMADD231PS  Z5, Z15, Z16
 	VMOVUPS      128(CX), Z17
-	VMOVUPS      128(CX), Z18
-	VFMADD213PS  Z1, Z5, Z18
+	VMOVUPS      Z1, Z18
+	VFMADD231PS  Z5, Z17, Z18
 	VMOVUPS      192(CX), Z19
-	VMOVUPS      192(CX), Z20
-	VFMADD213PS  Z1, Z5, Z20
+	VMOVUPS      Z1, Z20
+	VFMADD231PS  Z5, Z19, Z20
 	VCMPPS       $0x05, Z4, Z0, K1
 	VCMPPS       $0x05, Z4, Z15, K2
 	VCMPPS       $0x05, Z4, Z17, K3
@@ -2688,15 +3103,16 @@ a0_unrolled:
 	ADDQ         $0x00000100, AX
 	ADDQ         $0x00000100, CX
 	SUBQ         $0x00000040, DX
-	JMP          a0_unrolled
+	CMPQ         DX, $0x00000040
+	JAE          a0_unrolled
 
 	// One register per iteration
 a0_single:
 	CMPQ         DX, $0x00000010
 	JB           a0_tail
 	VMOVUPS      (CX), Z0
-	VMOVUPS      (CX), Z14
-	VFMADD213PS  Z1, Z5, Z14
+	VMOVUPS      Z1, Z14
+	VFMADD231PS  Z5, Z0, Z14
 	VCMPPS       $0x05, Z4, Z0, K1
 	VADDPS       Z3, Z14, Z14
 	VSUBPS       Z3, Z14, Z15
@@ -2724,32 +3140,70 @@ a0_tail:
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
 	VMOVUPS.Z    (CX), K1, Z0
-	VMOVUPS.Z    (CX), K1, Z14
-	VFMADD213PS  Z1, Z5, Z14
+	VMOVUPS      Z1, Z1
+	VFMADD231PS  Z5, Z0, Z1
 	VCMPPS       $0x05, Z4, Z0, K1, K2
-	VADDPS       Z3, Z14, Z14
-	VSUBPS       Z3, Z14, Z1
-	VFNMADD231PS Z6, Z1, Z0
+	VADDPS       Z3, Z1, Z1
+	VSUBPS       Z3, Z1, Z3
+	VFNMADD231PS Z6, Z3, Z0
 	VSUBPS       Z2, Z0, Z0
-	VFNMADD231PS Z7, Z1, Z0
-	VPSLLD       $0x17, Z14, Z14
-	VMOVUPS      Z11, Z1
-	VFMADD231PS  Z12, Z0, Z1
-	VFMADD213PS  Z10, Z0, Z1
-	VFMADD213PS  Z9, Z0, Z1
-	VFMADD213PS  Z8, Z0, Z1
-	VFMADD213PS  Z13, Z0, Z1
-	VMULPS.Z     Z14, Z1, K2, Z0
+	VFNMADD231PS Z7, Z3, Z0
+	VPSLLD       $0x17, Z1, Z1
+	VMOVUPS      Z11, Z2
+	VFMADD231PS  Z12, Z0, Z2
+	VFMADD213PS  Z10, Z0, Z2
+	VFMADD213PS  Z9, Z0, Z2
+	VFMADD213PS  Z8, Z0, Z2
+	VFMADD213PS  Z13, Z0, Z2
+	VMULPS.Z     Z1, Z2, K2, Z0
 	VMOVUPS      Z0, K1, (AX)
 
 a0_done:
 	JMP end
 
 general:
+	// Masked head up to the first aligned address
+	MOVQ         AX, BX
+	NEGQ         BX
+	ANDQ         $0x0000003f, BX
+	SHRQ         $0x02, BX
+	CMPQ         BX, DX
+	CMOVQHI      DX, BX
+	TESTQ        BX, BX
+	JZ           aligned
+	LEAQ         tailmask16<>+0(SB), SI
+	KMOVW        (SI)(BX*2), K1
+	VMOVUPS.Z    (CX), K1, Z14
+	VSUBPS       Z0, Z14, Z14
+	VCMPPS       $0x05, Z4, Z14, K1, K2
+	VMOVUPS      Z1, Z15
+	VFMADD231PS  Z5, Z14, Z15
+	VADDPS       Z3, Z15, Z15
+	VSUBPS       Z3, Z15, Z16
+	VFNMADD231PS Z6, Z16, Z14
+	VSUBPS       Z2, Z14, Z14
+	VFNMADD231PS Z7, Z16, Z14
+	VPSLLD       $0x17, Z15, Z15
+	VMOVUPS      Z11, Z16
+	VFMADD231PS  Z12, Z14, Z16
+	VFMADD213PS  Z10, Z14, Z16
+	VFMADD213PS  Z9, Z14, Z16
+	VFMADD213PS  Z8, Z14, Z16
+	VFMADD213PS  Z13, Z14, Z16
+	VMULPS.Z     Z15, Z16, K2, Z14
+	VMOVUPS      Z14, K1, (AX)
+	SHLQ         $0x02, BX
+	ADDQ         BX, AX
+	ADDQ         BX, CX
+	SHRQ         $0x02, BX
+	SUBQ         BX, DX
+
+aligned:
 	// 4 registers (64 elements) per iteration
+	CMPQ DX, $0x00000040
+	JB   single
+
 unrolled:
-	CMPQ         DX, $0x00000040
-	JB           single
 	VMOVUPS      (CX), Z14
 	VSUBPS       Z0, Z14, Z14
 	VMOVUPS      64(CX), Z15
@@ -2829,7 +3283,8 @@ unrolled:
 	ADDQ         $0x00000100, AX
 	ADDQ         $0x00000100, CX
 	SUBQ         $0x00000040, DX
-	JMP          unrolled
+	CMPQ         DX, $0x00000040
+	JAE          unrolled
 
 	// One register per iteration
 single:
@@ -2891,16 +3346,37 @@ end:
 	RET
 
 // func scale32AVX512(x []float32, c float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, CMOV
 TEXT ·scale32AVX512(SB), NOSPLIT, $0-28
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	VBROADCASTSS c+24(FP), Z0
 
+	// Masked head up to the first aligned address
+	MOVQ      AX, DX
+	NEGQ      DX
+	ANDQ      $0x0000003f, DX
+	SHRQ      $0x02, DX
+	CMPQ      DX, CX
+	CMOVQHI   CX, DX
+	TESTQ     DX, DX
+	JZ        aligned
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(DX*2), K1
+	VMOVUPS.Z (AX), K1, Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, K1, (AX)
+	SHLQ      $0x02, DX
+	ADDQ      DX, AX
+	SHRQ      $0x02, DX
+	SUBQ      DX, CX
+
+aligned:
 	// 4 registers (64 elements) per iteration
+	CMPQ CX, $0x00000040
+	JB   single
+
 unrolled:
-	CMPQ    CX, $0x00000040
-	JB      single
 	VMOVUPS (AX), Z1
 	VMULPS  Z0, Z1, Z1
 	VMOVUPS 64(AX), Z2
@@ -2915,7 +3391,8 @@ unrolled:
 	VMOVUPS Z4, 192(AX)
 	ADDQ    $0x00000100, AX
 	SUBQ    $0x00000040, CX
-	JMP     unrolled
+	CMPQ    CX, $0x00000040
+	JAE     unrolled
 
 	// One register per iteration
 single:
@@ -2943,7 +3420,7 @@ done:
 	RET
 
 // func storeLogSoftmax32AVX512(dst []float32, x []float32, shift float32, logSum float32)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, CMOV
 TEXT ·storeLogSoftmax32AVX512(SB), NOSPLIT, $0-56
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+24(FP), CX
@@ -2951,10 +3428,33 @@ TEXT ·storeLogSoftmax32AVX512(SB), NOSPLIT, $0-56
 	VBROADCASTSS shift+48(FP), Z0
 	VBROADCASTSS logSum+52(FP), Z1
 
+	// Masked head up to the first aligned address
+	MOVQ      AX, BX
+	NEGQ      BX
+	ANDQ      $0x0000003f, BX
+	SHRQ      $0x02, BX
+	CMPQ      BX, DX
+	CMOVQHI   DX, BX
+	TESTQ     BX, BX
+	JZ        aligned
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(BX*2), K1
+	VMOVUPS.Z (CX), K1, Z2
+	VSUBPS    Z0, Z2, Z2
+	VSUBPS    Z1, Z2, Z2
+	VMOVUPS   Z2, K1, (AX)
+	SHLQ      $0x02, BX
+	ADDQ      BX, AX
+	ADDQ      BX, CX
+	SHRQ      $0x02, BX
+	SUBQ      BX, DX
+
+aligned:
 	// 4 registers (64 elements) per iteration
+	CMPQ DX, $0x00000040
+	JB   single
+
 unrolled:
-	CMPQ    DX, $0x00000040
-	JB      single
 	VMOVUPS (CX), Z2
 	VSUBPS  Z0, Z2, Z2
 	VSUBPS  Z1, Z2, Z2
@@ -2974,7 +3474,8 @@ unrolled:
 	ADDQ    $0x00000100, AX
 	ADDQ    $0x00000100, CX
 	SUBQ    $0x00000040, DX
-	JMP     unrolled
+	CMPQ    DX, $0x00000040
+	JAE     unrolled
 
 	// One register per iteration
 single:
@@ -3005,7 +3506,7 @@ done:
 	RET
 
 // func maxOf64AVX512(x []float64) float64
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, CMOV
 TEXT ·maxOf64AVX512(SB), NOSPLIT, $0-32
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
@@ -3018,10 +3519,29 @@ TEXT ·maxOf64AVX512(SB), NOSPLIT, $0-32
 	VBROADCASTSD (AX), Z6
 	VBROADCASTSD (AX), Z7
 
+	// Masked head up to the first aligned address
+	MOVQ    AX, DX
+	NEGQ    DX
+	ANDQ    $0x0000003f, DX
+	SHRQ    $0x03, DX
+	CMPQ    DX, CX
+	CMOVQHI CX, DX
+	TESTQ   DX, DX
+	JZ      aligned
+	LEAQ    tailmask16<>+0(SB), BX
+	KMOVW   (BX)(DX*2), K1
+	VMAXPD  (AX), Z0, K1, Z0
+	SHLQ    $0x03, DX
+	ADDQ    DX, AX
+	SHRQ    $0x03, DX
+	SUBQ    DX, CX
+
+aligned:
 	// 8 registers (64 elements) per iteration
+	CMPQ CX, $0x00000040
+	JB   single
+
 unrolled:
-	CMPQ   CX, $0x00000040
-	JB     single
 	VMAXPD (AX), Z0, Z0
 	VMAXPD 64(AX), Z1, Z1
 	VMAXPD 128(AX), Z2, Z2
@@ -3032,7 +3552,8 @@ unrolled:
 	VMAXPD 448(AX), Z7, Z7
 	ADDQ   $0x00000200, AX
 	SUBQ   $0x00000040, CX
-	JMP    unrolled
+	CMPQ   CX, $0x00000040
+	JAE    unrolled
 
 	// One register per iteration
 single:
@@ -3096,9 +3617,10 @@ TEXT ·sumExp64AVX512(SB), NOSPLIT, $0-40
 	VPXORD       Z19, Z19, Z19
 
 	// 2 registers (16 elements) per iteration
+	CMPQ CX, $0x00000010
+	JB   single
+
 unrolled:
-	CMPQ         CX, $0x00000010
-	JB           single
 	VMOVUPD      (AX), Z20
 	VSUBPD       Z0, Z20, Z20
 	VMOVUPD      64(AX), Z21
@@ -3147,7 +3669,8 @@ unrolled:
 	VADDPD       Z21, Z19, Z19
 	ADDQ         $0x00000080, AX
 	SUBQ         $0x00000010, CX
-	JMP          unrolled
+	CMPQ         CX, $0x00000010
+	JAE          unrolled
 
 	// One register per iteration
 single:
@@ -3254,15 +3777,16 @@ TEXT ·storeExp64AVX512(SB), NOSPLIT, $0-96
 	JNE          general
 
 	// 2 registers (16 elements) per iteration
+	CMPQ DX, $0x00000010
+	JB   a0_single
+
 a0_unrolled:
-	CMPQ         DX, $0x00000010
-	JB           a0_single
 	VMOVUPD      (CX), Z0
-	VMOVUPD      (CX), Z22
-	VFMADD213PD  Z1, Z5, Z22
+	VMOVUPD      Z1, Z22
+	VFMADD231PD  Z5, Z0, Z22
 	VMOVUPD      64(CX), Z23
-	VMOVUPD      64(CX), Z24
-	VFMADD213PD  Z1, Z5, Z24
+	VMOVUPD      Z1, Z24
+	VFMADD231PD  Z5, Z23, Z24
 	VCMPPD       $0x05, Z4, Z0, K1
 	VCMPPD       $0x05, Z4, Z23, K2
 	VADDPD       Z3, Z22, Z22
@@ -3310,15 +3834,16 @@ a0_unrolled:
 	ADDQ         $0x00000080, AX
 	ADDQ         $0x00000080, CX
 	SUBQ         $0x00000010, DX
-	JMP          a0_unrolled
+	CMPQ         DX, $0x00000010
+	JAE          a0_unrolled
 
 	// One register per iteration
 a0_single:
 	CMPQ         DX, $0x00000008
 	JB           a0_tail
 	VMOVUPD      (CX), Z0
-	VMOVUPD      (CX), Z22
-	VFMADD213PD  Z1, Z5, Z22
+	VMOVUPD      Z1, Z22
+	VFMADD231PD  Z5, Z0, Z22
 	VCMPPD       $0x05, Z4, Z0, K1
 	VADDPD       Z3, Z22, Z22
 	VSUBPD       Z3, Z22, Z23
@@ -3353,28 +3878,28 @@ a0_tail:
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
 	VMOVUPD.Z    (CX), K1, Z0
-	VMOVUPD.Z    (CX), K1, Z22
-	VFMADD213PD  Z1, Z5, Z22
+	VMOVUPD      Z1, Z1
+	VFMADD231PD  Z5, Z0, Z1
 	VCMPPD       $0x05, Z4, Z0, K1, K2
-	VADDPD       Z3, Z22, Z22
-	VSUBPD       Z3, Z22, Z1
-	VFNMADD231PD Z6, Z1, Z0
+	VADDPD       Z3, Z1, Z1
+	VSUBPD       Z3, Z1, Z3
+	VFNMADD231PD Z6, Z3, Z0
 	VSUBPD       Z2, Z0, Z0
-	VFNMADD231PD Z7, Z1, Z0
-	VPSLLQ       $0x34, Z22, Z22
-	VMOVUPD      Z17, Z1
-	VFMADD231PD  Z18, Z0, Z1
-	VFMADD213PD  Z16, Z0, Z1
-	VFMADD213PD  Z15, Z0, Z1
-	VFMADD213PD  Z14, Z0, Z1
-	VFMADD213PD  Z13, Z0, Z1
-	VFMADD213PD  Z12, Z0, Z1
-	VFMADD213PD  Z11, Z0, Z1
-	VFMADD213PD  Z10, Z0, Z1
-	VFMADD213PD  Z9, Z0, Z1
-	VFMADD213PD  Z8, Z0, Z1
-	VFMADD213PD  Z19, Z0, Z1
-	VMULPD.Z     Z22, Z1, K2, Z0
+	VFNMADD231PD Z7, Z3, Z0
+	VPSLLQ       $0x34, Z1, Z1
+	VMOVUPD      Z17, Z2
+	VFMADD231PD  Z18, Z0, Z2
+	VFMADD213PD  Z16, Z0, Z2
+	VFMADD213PD  Z15, Z0, Z2
+	VFMADD213PD  Z14, Z0, Z2
+	VFMADD213PD  Z13, Z0, Z2
+	VFMADD213PD  Z12, Z0, Z2
+	VFMADD213PD  Z11, Z0, Z2
+	VFMADD213PD  Z10, Z0, Z2
+	VFMADD213PD  Z9, Z0, Z2
+	VFMADD213PD  Z8, Z0, Z2
+	VFMADD213PD  Z19, Z0, Z2
+	VMULPD.Z     Z1, Z2, K2, Z0
 	VMOVUPD      Z0, K1, (AX)
 	VADDPD       Z0, Z20, Z20
 
@@ -3383,9 +3908,10 @@ a0_done:
 
 general:
 	// 2 registers (16 elements) per iteration
+	CMPQ DX, $0x00000010
+	JB   single
+
 unrolled:
-	CMPQ         DX, $0x00000010
-	JB           single
 	VMOVUPD      (CX), Z22
 	VSUBPD       Z0, Z22, Z22
 	VMOVUPD      64(CX), Z23
@@ -3441,7 +3967,8 @@ unrolled:
 	ADDQ         $0x00000080, AX
 	ADDQ         $0x00000080, CX
 	SUBQ         $0x00000010, DX
-	JMP          unrolled
+	CMPQ         DX, $0x00000010
+	JAE          unrolled
 
 	// One register per iteration
 single:
@@ -3525,7 +4052,7 @@ end:
 	RET
 
 // func storeExpScaled64AVX512(dst []float64, x []float64, a float64, c float64, mu float64, magic float64, vmin float64, scale float64)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, CMOV
 TEXT ·storeExpScaled64AVX512(SB), NOSPLIT, $0-96
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+24(FP), CX
@@ -3565,16 +4092,59 @@ TEXT ·storeExpScaled64AVX512(SB), NOSPLIT, $0-96
 	CMPQ         a+48(FP), $0x00
 	JNE          general
 
+	// Masked head up to the first aligned address
+	MOVQ         AX, BX
+	NEGQ         BX
+	ANDQ         $0x0000003f, BX
+	SHRQ         $0x03, BX
+	CMPQ         BX, DX
+	CMOVQHI      DX, BX
+	TESTQ        BX, BX
+	JZ           a0_aligned
+	LEAQ         tailmask16<>+0(SB), SI
+	KMOVW        (SI)(BX*2), K1
+	VMOVUPD.Z    (CX), K1, Z0
+	VMOVUPD      Z1, Z20
+	VFMADD231PD  Z5, Z0, Z20
+	VCMPPD       $0x05, Z4, Z0, K1, K2
+	VADDPD       Z3, Z20, Z20
+	VSUBPD       Z3, Z20, Z21
+	VFNMADD231PD Z6, Z21, Z0
+	VSUBPD       Z2, Z0, Z0
+	VFNMADD231PD Z7, Z21, Z0
+	VPSLLQ       $0x34, Z20, Z20
+	VMOVUPD      Z17, Z21
+	VFMADD231PD  Z18, Z0, Z21
+	VFMADD213PD  Z16, Z0, Z21
+	VFMADD213PD  Z15, Z0, Z21
+	VFMADD213PD  Z14, Z0, Z21
+	VFMADD213PD  Z13, Z0, Z21
+	VFMADD213PD  Z12, Z0, Z21
+	VFMADD213PD  Z11, Z0, Z21
+	VFMADD213PD  Z10, Z0, Z21
+	VFMADD213PD  Z9, Z0, Z21
+	VFMADD213PD  Z8, Z0, Z21
+	VFMADD213PD  Z19, Z0, Z21
+	VMULPD.Z     Z20, Z21, K2, Z0
+	VMOVUPD      Z0, K1, (AX)
+	SHLQ         $0x03, BX
+	ADDQ         BX, AX
+	ADDQ         BX, CX
+	SHRQ         $0x03, BX
+	SUBQ         BX, DX
+
+a0_aligned:
 	// 2 registers (16 elements) per iteration
+	CMPQ DX, $0x00000010
+	JB   a0_single
+
 a0_unrolled:
-	CMPQ         DX, $0x00000010
-	JB           a0_single
 	VMOVUPD      (CX), Z0
-	VMOVUPD      (CX), Z20
-	VFMADD213PD  Z1, Z5, Z20
+	VMOVUPD      Z1, Z20
+	VFMADD231PD  Z5, Z0, Z20
 	VMOVUPD      64(CX), Z21
-	VMOVUPD      64(CX), Z22
-	VFMADD213PD  Z1, Z5, Z22
+	VMOVUPD      Z1, Z22
+	VFMADD231PD  Z5, Z21, Z22
 	VCMPPD       $0x05, Z4, Z0, K1
 	VCMPPD       $0x05, Z4, Z21, K2
 	VADDPD       Z3, Z20, Z20
@@ -3620,15 +4190,16 @@ a0_unrolled:
 	ADDQ         $0x00000080, AX
 	ADDQ         $0x00000080, CX
 	SUBQ         $0x00000010, DX
-	JMP          a0_unrolled
+	CMPQ         DX, $0x00000010
+	JAE          a0_unrolled
 
 	// One register per iteration
 a0_single:
 	CMPQ         DX, $0x00000008
 	JB           a0_tail
 	VMOVUPD      (CX), Z0
-	VMOVUPD      (CX), Z20
-	VFMADD213PD  Z1, Z5, Z20
+	VMOVUPD      Z1, Z20
+	VFMADD231PD  Z5, Z0, Z20
 	VCMPPD       $0x05, Z4, Z0, K1
 	VADDPD       Z3, Z20, Z20
 	VSUBPD       Z3, Z20, Z21
@@ -3662,38 +4233,82 @@ a0_tail:
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
 	VMOVUPD.Z    (CX), K1, Z0
-	VMOVUPD.Z    (CX), K1, Z20
-	VFMADD213PD  Z1, Z5, Z20
+	VMOVUPD      Z1, Z1
+	VFMADD231PD  Z5, Z0, Z1
 	VCMPPD       $0x05, Z4, Z0, K1, K2
-	VADDPD       Z3, Z20, Z20
-	VSUBPD       Z3, Z20, Z1
-	VFNMADD231PD Z6, Z1, Z0
+	VADDPD       Z3, Z1, Z1
+	VSUBPD       Z3, Z1, Z3
+	VFNMADD231PD Z6, Z3, Z0
 	VSUBPD       Z2, Z0, Z0
-	VFNMADD231PD Z7, Z1, Z0
-	VPSLLQ       $0x34, Z20, Z20
-	VMOVUPD      Z17, Z1
-	VFMADD231PD  Z18, Z0, Z1
-	VFMADD213PD  Z16, Z0, Z1
-	VFMADD213PD  Z15, Z0, Z1
-	VFMADD213PD  Z14, Z0, Z1
-	VFMADD213PD  Z13, Z0, Z1
-	VFMADD213PD  Z12, Z0, Z1
-	VFMADD213PD  Z11, Z0, Z1
-	VFMADD213PD  Z10, Z0, Z1
-	VFMADD213PD  Z9, Z0, Z1
-	VFMADD213PD  Z8, Z0, Z1
-	VFMADD213PD  Z19, Z0, Z1
-	VMULPD.Z     Z20, Z1, K2, Z0
+	VFNMADD231PD Z7, Z3, Z0
+	VPSLLQ       $0x34, Z1, Z1
+	VMOVUPD      Z17, Z2
+	VFMADD231PD  Z18, Z0, Z2
+	VFMADD213PD  Z16, Z0, Z2
+	VFMADD213PD  Z15, Z0, Z2
+	VFMADD213PD  Z14, Z0, Z2
+	VFMADD213PD  Z13, Z0, Z2
+	VFMADD213PD  Z12, Z0, Z2
+	VFMADD213PD  Z11, Z0, Z2
+	VFMADD213PD  Z10, Z0, Z2
+	VFMADD213PD  Z9, Z0, Z2
+	VFMADD213PD  Z8, Z0, Z2
+	VFMADD213PD  Z19, Z0, Z2
+	VMULPD.Z     Z1, Z2, K2, Z0
 	VMOVUPD      Z0, K1, (AX)
 
 a0_done:
 	JMP end
 
 general:
+	// Masked head up to the first aligned address
+	MOVQ         AX, BX
+	NEGQ         BX
+	ANDQ         $0x0000003f, BX
+	SHRQ         $0x03, BX
+	CMPQ         BX, DX
+	CMOVQHI      DX, BX
+	TESTQ        BX, BX
+	JZ           aligned
+	LEAQ         tailmask16<>+0(SB), SI
+	KMOVW        (SI)(BX*2), K1
+	VMOVUPD.Z    (CX), K1, Z20
+	VSUBPD       Z0, Z20, Z20
+	VCMPPD       $0x05, Z4, Z20, K1, K2
+	VMOVUPD      Z1, Z21
+	VFMADD231PD  Z5, Z20, Z21
+	VADDPD       Z3, Z21, Z21
+	VSUBPD       Z3, Z21, Z22
+	VFNMADD231PD Z6, Z22, Z20
+	VSUBPD       Z2, Z20, Z20
+	VFNMADD231PD Z7, Z22, Z20
+	VPSLLQ       $0x34, Z21, Z21
+	VMOVUPD      Z17, Z22
+	VFMADD231PD  Z18, Z20, Z22
+	VFMADD213PD  Z16, Z20, Z22
+	VFMADD213PD  Z15, Z20, Z22
+	VFMADD213PD  Z14, Z20, Z22
+	VFMADD213PD  Z13, Z20, Z22
+	VFMADD213PD  Z12, Z20, Z22
+	VFMADD213PD  Z11, Z20, Z22
+	VFMADD213PD  Z10, Z20, Z22
+	VFMADD213PD  Z9, Z20, Z22
+	VFMADD213PD  Z8, Z20, Z22
+	VFMADD213PD  Z19, Z20, Z22
+	VMULPD.Z     Z21, Z22, K2, Z20
+	VMOVUPD      Z20, K1, (AX)
+	SHLQ         $0x03, BX
+	ADDQ         BX, AX
+	ADDQ         BX, CX
+	SHRQ         $0x03, BX
+	SUBQ         BX, DX
+
+aligned:
 	// 2 registers (16 elements) per iteration
+	CMPQ DX, $0x00000010
+	JB   single
+
 unrolled:
-	CMPQ         DX, $0x00000010
-	JB           single
 	VMOVUPD      (CX), Z20
 	VSUBPD       Z0, Z20, Z20
 	VMOVUPD      64(CX), Z21
@@ -3747,7 +4362,8 @@ unrolled:
 	ADDQ         $0x00000080, AX
 	ADDQ         $0x00000080, CX
 	SUBQ         $0x00000010, DX
-	JMP          unrolled
+	CMPQ         DX, $0x00000010
+	JAE          unrolled
 
 	// One register per iteration
 single:
@@ -3821,16 +4437,37 @@ end:
 	RET
 
 // func scale64AVX512(x []float64, c float64)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, CMOV
 TEXT ·scale64AVX512(SB), NOSPLIT, $0-32
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	VBROADCASTSD c+24(FP), Z0
 
+	// Masked head up to the first aligned address
+	MOVQ      AX, DX
+	NEGQ      DX
+	ANDQ      $0x0000003f, DX
+	SHRQ      $0x03, DX
+	CMPQ      DX, CX
+	CMOVQHI   CX, DX
+	TESTQ     DX, DX
+	JZ        aligned
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(DX*2), K1
+	VMOVUPD.Z (AX), K1, Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, K1, (AX)
+	SHLQ      $0x03, DX
+	ADDQ      DX, AX
+	SHRQ      $0x03, DX
+	SUBQ      DX, CX
+
+aligned:
 	// 4 registers (32 elements) per iteration
+	CMPQ CX, $0x00000020
+	JB   single
+
 unrolled:
-	CMPQ    CX, $0x00000020
-	JB      single
 	VMOVUPD (AX), Z1
 	VMULPD  Z0, Z1, Z1
 	VMOVUPD 64(AX), Z2
@@ -3845,7 +4482,8 @@ unrolled:
 	VMOVUPD Z4, 192(AX)
 	ADDQ    $0x00000100, AX
 	SUBQ    $0x00000020, CX
-	JMP     unrolled
+	CMPQ    CX, $0x00000020
+	JAE     unrolled
 
 	// One register per iteration
 single:
@@ -3873,7 +4511,7 @@ done:
 	RET
 
 // func storeLogSoftmax64AVX512(dst []float64, x []float64, shift float64, logSum float64)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, CMOV
 TEXT ·storeLogSoftmax64AVX512(SB), NOSPLIT, $0-64
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+24(FP), CX
@@ -3881,10 +4519,33 @@ TEXT ·storeLogSoftmax64AVX512(SB), NOSPLIT, $0-64
 	VBROADCASTSD shift+48(FP), Z0
 	VBROADCASTSD logSum+56(FP), Z1
 
+	// Masked head up to the first aligned address
+	MOVQ      AX, BX
+	NEGQ      BX
+	ANDQ      $0x0000003f, BX
+	SHRQ      $0x03, BX
+	CMPQ      BX, DX
+	CMOVQHI   DX, BX
+	TESTQ     BX, BX
+	JZ        aligned
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(BX*2), K1
+	VMOVUPD.Z (CX), K1, Z2
+	VSUBPD    Z0, Z2, Z2
+	VSUBPD    Z1, Z2, Z2
+	VMOVUPD   Z2, K1, (AX)
+	SHLQ      $0x03, BX
+	ADDQ      BX, AX
+	ADDQ      BX, CX
+	SHRQ      $0x03, BX
+	SUBQ      BX, DX
+
+aligned:
 	// 4 registers (32 elements) per iteration
+	CMPQ DX, $0x00000020
+	JB   single
+
 unrolled:
-	CMPQ    DX, $0x00000020
-	JB      single
 	VMOVUPD (CX), Z2
 	VSUBPD  Z0, Z2, Z2
 	VSUBPD  Z1, Z2, Z2
@@ -3904,7 +4565,8 @@ unrolled:
 	ADDQ    $0x00000100, AX
 	ADDQ    $0x00000100, CX
 	SUBQ    $0x00000020, DX
-	JMP     unrolled
+	CMPQ    DX, $0x00000020
+	JAE     unrolled
 
 	// One register per iteration
 single:

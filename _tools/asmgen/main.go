@@ -186,6 +186,7 @@ func sortedKeys(m map[string]float64) []string {
 type fn struct {
 	kernel
 	unroll int
+	align  bool          // see stream
 	prefix string        // of the labels of the next loop
 	tailK  OpmaskVirtual // AVX-512: lanes of the partial last register
 	tailY  VecVirtual    // AVX2: the same as a vector of all-ones lanes
@@ -267,26 +268,43 @@ func (f *fn) store(r VecVirtual, base Register, off int, tail bool) {
 
 // stream emits the loop over the n elements at the pointers ptrs. body
 // emits the work on len(offs) registers whose blocks sit at the byte offsets
-// offs from each pointer; acc is the index of the first accumulator it may
-// use (one per register). The unrolled loop runs first, then a loop of one
-// register, then the masked tail.
+// offs from each pointer, under the mask set by setMask when tail is true;
+// a body that accumulates uses one accumulator per register.
+//
+// If f.align is set, a masked head first brings ptrs[0] (the destination,
+// where there is one) to a multiple of the register width, so that no
+// access of the main loops to it splits a cache line; the other pointers
+// are on their own. Only kernels whose results do not depend on which lanes
+// the elements fall into do this: a sum's rounding would then depend on the
+// alignment, and the same vector would get different results at different
+// addresses. Then the unrolled loop runs, then a loop of one register, then
+// the masked tail.
 func (f *fn) stream(n Register, ptrs []Register, body func(offs []int, tail bool)) {
 	w, vb := f.lanes(), f.vbytes()
+	advance := func(bytes Op, elems Op) {
+		for _, p := range ptrs {
+			ADDQ(bytes, p)
+		}
+		SUBQ(elems, n)
+	}
+
+	if f.align {
+		f.alignHead(n, ptrs, body)
+	}
+
 	if f.unroll > 1 {
 		offs := make([]int, f.unroll)
 		for u := range offs {
 			offs[u] = u * vb
 		}
 		Comment(fmt.Sprintf("%d registers (%d elements) per iteration", f.unroll, f.unroll*w))
-		Label(f.prefix + "unrolled")
 		CMPQ(n, U32(f.unroll*w))
 		JB(LabelRef(f.prefix + "single"))
+		Label(f.prefix + "unrolled")
 		body(offs, false)
-		for _, p := range ptrs {
-			ADDQ(U32(f.unroll*vb), p)
-		}
-		SUBQ(U32(f.unroll*w), n)
-		JMP(LabelRef(f.prefix + "unrolled"))
+		advance(U32(f.unroll*vb), U32(f.unroll*w))
+		CMPQ(n, U32(f.unroll*w))
+		JAE(LabelRef(f.prefix + "unrolled"))
 	}
 
 	Comment("One register per iteration")
@@ -294,33 +312,60 @@ func (f *fn) stream(n Register, ptrs []Register, body func(offs []int, tail bool
 	CMPQ(n, U32(w))
 	JB(LabelRef(f.prefix + "tail"))
 	body([]int{0}, false)
-	for _, p := range ptrs {
-		ADDQ(U32(vb), p)
-	}
-	SUBQ(U32(w), n)
+	advance(U32(vb), U32(w))
 	JMP(LabelRef(f.prefix + "single"))
 
 	Comment("The last n < lanes elements, under a mask")
 	Label(f.prefix + "tail")
 	TESTQ(n, n)
 	JZ(LabelRef(f.prefix + "done"))
+	f.setMask(n)
+	body([]int{0}, true)
+	Label(f.prefix + "done")
+}
+
+// alignHead emits the masked head of stream.
+func (f *fn) alignHead(n Register, ptrs []Register, body func(offs []int, tail bool)) {
+	Comment("Masked head up to the first aligned address")
+	head := GP64()
+	MOVQ(ptrs[0], head)
+	NEGQ(head)
+	ANDQ(U32(f.vbytes()-1), head)
+	SHRQ(U8(f.log2Size()), head)
+	CMPQ(head, n)
+	CMOVQHI(n, head)
+	TESTQ(head, head)
+	JZ(LabelRef(f.prefix + "aligned"))
+	f.setMask(head)
+	body([]int{0}, true)
+	SHLQ(U8(f.log2Size()), head)
+	for _, p := range ptrs {
+		ADDQ(head, p)
+	}
+	SHRQ(U8(f.log2Size()), head)
+	SUBQ(head, n)
+	Label(f.prefix + "aligned")
+}
+
+func (k kernel) log2Size() uint8 { return map[bool]uint8{false: 2, true: 3}[k.f64] }
+
+// setMask sets the tail mask to the first n lanes, 0 < n < lanes.
+func (f *fn) setMask(n Register) {
 	if f.wide {
 		tbl := GP64()
 		LEAQ(tables["tailmask16"], tbl)
 		f.tailK = K()
 		KMOVW(Mem{Base: tbl, Index: n, Scale: 2}, f.tailK)
-	} else {
-		idx := GP64()
-		MOVQ(n, idx)
-		SHLQ(U8(map[bool]uint8{false: 2, true: 3}[f.f64]), idx)
-		NEGQ(idx)
-		tbl := GP64()
-		LEAQ(tables["tailmaskbytes"], tbl)
-		f.tailY = YMM()
-		VMOVDQU(Mem{Base: tbl, Index: idx, Scale: 1, Disp: 32}, f.tailY)
+		return
 	}
-	body([]int{0}, true)
-	Label(f.prefix + "done")
+	idx := GP64()
+	MOVQ(n, idx)
+	SHLQ(U8(f.log2Size()), idx)
+	NEGQ(idx)
+	tbl := GP64()
+	LEAQ(tables["tailmaskbytes"], tbl)
+	f.tailY = YMM()
+	VMOVDQU(Mem{Base: tbl, Index: idx, Scale: 1, Disp: 32}, f.tailY)
 }
 
 // reduce folds the vector r with op (add or max) until lane 0 holds the
@@ -577,6 +622,7 @@ func (k kernel) maxOf() {
 		"\tfor _, v := range x { m = max(m, v) }",
 		"",
 		"Which NaN-free result it gives when x holds NaN is unspecified.")
+	f.align = true
 	x := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
 	accs := make([]VecVirtual, f.unroll)
@@ -662,6 +708,7 @@ func (k kernel) storeExp(sum bool) {
 		}
 	}
 	f := k.begin(name, sig, unroll, doc...)
+	f.align = !sum
 	dst := Load(Param("dst").Base(), GP64())
 	x := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
@@ -702,15 +749,9 @@ func (k kernel) storeExp(sum bool) {
 		ts := make([]VecVirtual, len(offs))
 		for i, off := range offs {
 			vs[i] = f.load(x, off, tail)
-			if f.wide {
-				ts[i] = f.load(x, off, tail)
-				f.fma213(e.c, e.log2e, ts[i])
-			} else {
-				// Both constants are memory operands here.
-				ts[i] = f.vec()
-				f.mov(e.c, ts[i])
-				f.fma231(e.log2e, vs[i], ts[i])
-			}
+			ts[i] = f.vec()
+			f.mov(e.c, ts[i])
+			f.fma231(e.log2e, vs[i], ts[i])
 		}
 		f.exp(vs, ts, e, tail)
 		store(vs, offs, tail)
@@ -742,6 +783,7 @@ func (k kernel) scale() {
 		"scale multiplies every element of x by c:",
 		"",
 		"\tfor i := range x { x[i] *= c }")
+	f.align = true
 	x := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
 	c := f.param("c")
@@ -767,6 +809,7 @@ func (k kernel) storeLogSoftmax() {
 	dst := Load(Param("dst").Base(), GP64())
 	x := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
+	f.align = true
 	shift, logSum := f.param("shift"), f.param("logSum")
 	f.stream(n, []Register{dst, x}, func(offs []int, tail bool) {
 		vs := make([]VecVirtual, len(offs))
