@@ -100,6 +100,8 @@ func main() {
 		p.Add(line, points)
 		p.Legend.Add(name, line, points)
 	}
+	// Room above the lines for the legend.
+	p.Y.Max *= 6
 	if err := p.Save(16*vg.Centimeter, 11*vg.Centimeter, *out); err != nil {
 		log.Fatal(err)
 	}
