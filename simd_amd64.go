@@ -44,11 +44,14 @@ func init() {
 // which the SIMD kernels take two passes instead of three.
 const twoPassL2Fraction = 2.0
 
-// Exponent biases and mantissa widths for the magic constant the storing
-// kernels take (see _tools/asmgen): magic = 1.5*2^mant + bias - j.
+// The storing kernels take the shift's decomposition (a, mu, j) as a,
+// c = -mu*log2(e) and a "magic" rounding constant 1.5*2^mant + bias - j
+// (see _tools/asmgen). The AVX-512 float64 kernels count sixteenths of ln2
+// instead: c = -16*mu*log2(e), magic = 1.5*2^52 + 16*(1023-j).
 const (
-	magicBase32 = 0x1.8p23 + 127
-	magicBase64 = 0x1.8p52 + 1023
+	magicBase32    = 0x1.8p23 + 127
+	magicBase64    = 0x1.8p52 + 1023
+	magicBase64x16 = 0x1.8p52 + 16*1023
 )
 
 func maxOf32(x []float32) float32 {
@@ -107,7 +110,8 @@ func storeExp64(dst, x []float64, s expShift[float64]) float64 {
 	switch activeKernel {
 	case kernelAVX512:
 		dst = dst[:len(x)]
-		return storeExp64AVX512(dst, x, s.a, -s.mu*log2e, s.mu, magicBase64-s.j, s.vmin)
+		return storeExp64AVX512(dst, x, s.a, -s.mu*(16*log2e), s.mu, magicBase64x16-16*s.j,
+			s.vmin)
 	case kernelAVX2:
 		dst = dst[:len(x)]
 		return storeExp64AVX2(dst, x, s.a, -s.mu*log2e, s.mu, magicBase64-s.j, s.vmin)
@@ -132,7 +136,8 @@ func storeExpScaled64(dst, x []float64, s expShift[float64], c float64) {
 	switch activeKernel {
 	case kernelAVX512:
 		dst = dst[:len(x)]
-		storeExpScaled64AVX512(dst, x, s.a, -s.mu*log2e, s.mu, magicBase64-s.j, s.vmin, c)
+		storeExpScaled64AVX512(dst, x, s.a, -s.mu*(16*log2e), s.mu, magicBase64x16-16*s.j,
+			s.vmin, c)
 	case kernelAVX2:
 		dst = dst[:len(x)]
 		storeExpScaled64AVX2(dst, x, s.a, -s.mu*log2e, s.mu, magicBase64-s.j, s.vmin, c)

@@ -26,7 +26,9 @@
 // AND on AVX2. NaN passes the mask and comes out NaN.
 //
 // P is the minimax polynomial from ./expcoef: degree 5 for float32 (1.6e-7
-// relative), degree 11 for float64 (3.4e-16).
+// relative), degree 11 for float64 (3.4e-16). The AVX-512 float64 kernels
+// reduce further with a table of 2^(i/16) and need only a degree-7 Taylor
+// polynomial (see table16).
 //
 // # Loops and tails
 //
@@ -131,6 +133,20 @@ func declareTables() {
 			"expmin": expMin,
 			"one":    1,
 		}
+		if f64 {
+			// The table-driven float64 exp of the AVX-512 kernels (see
+			// table16): k counts sixteenths of ln2, and the polynomial is
+			// the Taylor series to degree 7, within 1.2e-18 on |r| <= ln2/32.
+			vals["log2e16"] = 16 * math.Log2E
+			vals["ln2hi16"] = ln2hi / 16
+			vals["ln2lo16"] = ln2lo / 16
+			vals["magic16"] = 1.5*math.Ldexp(1, mant) + 16*bias
+			fact := 1.0
+			for i := 1; i <= 7; i++ {
+				fact *= float64(i)
+				vals[fmt.Sprintf("t%d", i)] = 1 / fact
+			}
+		}
 		for i, c := range coef {
 			vals[fmt.Sprintf("c%d", i+1)] = c
 		}
@@ -165,6 +181,15 @@ func declareTables() {
 		DATA(i, U64(v))
 	}
 	tables["tailmaskbytes"] = m
+
+	// exp2table16[i] holds the bits of 2^(i/16) without its exponent
+	// field, less i<<48: see table16.
+	m = GLOBL("exp2table16", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		b := math.Float64bits(math.Exp2(float64(i)/16)) - 1023<<52 - uint64(i)<<48
+		DATA(8*i, U64(b))
+	}
+	tables["exp2table16"] = m
 }
 
 func sortedKeys(m map[string]float64) []string {
@@ -476,10 +501,34 @@ type expConsts struct {
 	log2e, ln2hi, lo Op
 	coef             []Op // c1..cd
 	one              Op
+	tbl              [2]VecVirtual // the two halves of exp2table16
 }
+
+// table16 reports whether the exp of f is table-driven: the AVX-512
+// float64 kernels, where a 16-entry table of 2^(i/16), held in two
+// registers and read with VPERMI2PD, cuts the polynomial from degree 11 to
+// 7 for three more instructions. There t counts sixteenths of ln2: the
+// magic constant is 1.5*2^52 + 16*(1023 - j), and the low 16 bits of the
+// rounded t are e = k + 16*(1023-j) >= 0, whose low 4 bits index the table
+// and whose upper 12 are the exponent field. Shifted left by 48 they land
+// in the exponent field, with the index bits below, which the table
+// entries subtract again.
+func (f *fn) table16() bool { return f.wide && f.f64 }
 
 func (f *fn) expConsts(c, mu, magic, vmin Op) expConsts {
 	e := expConsts{c: c, mu: mu, magic: magic, vmin: vmin}
+	if f.table16() {
+		e.log2e, e.ln2hi, e.lo = f.constant("log2e16"), f.constant("ln2hi16"), f.constant("ln2lo16")
+		for i := 1; i <= 7; i++ {
+			e.coef = append(e.coef, f.constant(fmt.Sprintf("t%d", i)))
+		}
+		for i := range e.tbl {
+			e.tbl[i] = f.vec()
+			VMOVUPD(tables["exp2table16"].Offset(64*i), e.tbl[i])
+		}
+		e.one = f.constant("one")
+		return e
+	}
 	e.log2e, e.ln2hi, e.lo = f.constant("log2e"), f.constant("ln2hi"), f.constant("ln2lo")
 	d := len(coef32)
 	if f.f64 {
@@ -579,9 +628,16 @@ func (f *fn) exp(vs, ts []VecVirtual, e expConsts, tail bool) {
 		f.fnma231(e.lo, ks[i], v)
 	}
 	for i := range vs {
-		if f.f64 {
+		switch {
+		case f.table16():
+			idx := f.vec()
+			f.mov(ts[i], idx)
+			VPERMI2PD(e.tbl[1], e.tbl[0], idx)
+			VPSLLQ(U8(48), ts[i], ts[i])
+			VPADDQ(idx, ts[i], ts[i])
+		case f.f64:
 			VPSLLQ(U8(52), ts[i], ts[i])
-		} else {
+		default:
 			VPSLLD(U8(23), ts[i], ts[i])
 		}
 	}
@@ -673,7 +729,11 @@ func (k kernel) sumExp() {
 	x := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
 	shift := f.param("shift")
-	e := f.expConsts(nil, nil, f.constant("magic"), f.constant("expmin"))
+	magic := "magic"
+	if f.table16() {
+		magic = "magic16"
+	}
+	e := f.expConsts(nil, nil, f.constant(magic), f.constant("expmin"))
 	accs := f.zeroAccs()
 	f.stream(n, []Register{x}, func(offs []int, tail bool) {
 		vs := make([]VecVirtual, len(offs))
