@@ -195,6 +195,12 @@ func storeLogSoftmax64(dst, x []float64, shift, logSum float64) {
 // exponentials: the block (16 KiB) is read from memory once, and the
 // second read hits the L1 cache. Go's max propagates NaN into the shift,
 // and the sum of exp(x-NaN), or of exp(+Inf-(+Inf)), is NaN.
+//
+// TODO: on vectors served from L3 or memory, the block's max (bound by
+// memory) and its sum (bound by arithmetic) run one after the other; a
+// kernel that sums one part of the block while it loads the next (or a
+// prefetch of the next block, which needs the capacity that as32 drops)
+// would overlap them, about 20% off the two-pass Softmax at n = 2^20.
 func maxSumExp32(x []float32) (float32, float64) {
 	switch activeKernel {
 	case kernelAVX512:
