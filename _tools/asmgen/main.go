@@ -40,7 +40,9 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -150,7 +152,7 @@ func declareTables() {
 		for i, c := range coef {
 			vals[fmt.Sprintf("c%d", i+1)] = c
 		}
-		for _, name := range sortedKeys(vals) {
+		for _, name := range slices.Sorted(maps.Keys(vals)) {
 			sym := "const" + k.bits() + "_" + name
 			m := GLOBL(sym, RODATA|NOPTR)
 			for off := 0; off < 32; off += k.esize() {
@@ -190,21 +192,6 @@ func declareTables() {
 		DATA(8*i, U64(b))
 	}
 	tables["exp2table16"] = m
-}
-
-func sortedKeys(m map[string]float64) []string {
-	var keys []string
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := range keys {
-		for j := i + 1; j < len(keys); j++ {
-			if keys[j] < keys[i] {
-				keys[i], keys[j] = keys[j], keys[i]
-			}
-		}
-	}
-	return keys
 }
 
 // fn is the state of the function being generated.
