@@ -423,7 +423,7 @@ done:
 	RET
 
 // func sumExp32AVX2(x []float32, shift float32) float64
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, CMOV, FMA3, MMX+
 TEXT ·sumExp32AVX2(SB), NOSPLIT, $32-40
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
@@ -431,12 +431,25 @@ TEXT ·sumExp32AVX2(SB), NOSPLIT, $32-40
 	VMOVUPS      Y0, (SP)
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
+	MOVQ         x_cap+16(FP), DX
+	LEAQ         (AX)(CX*4), BX
+	MOVQ         CX, SI
+	SHLQ         $0x01, SI
+	CMPQ         SI, DX
+	CMOVQHI      DX, SI
+	LEAQ         -64(AX)(SI*4), SI
 
 	// 2 registers (16 elements) per iteration
 	CMPQ CX, $0x00000010
 	JB   single
 
 unrolled:
+	CMPQ       BX, SI
+	JA         prefetched
+	PREFETCHT0 (BX)
+	ADDQ       $0x00000040, BX
+
+prefetched:
 	VMOVUPS      (AX), Y2
 	VSUBPS       (SP), Y2, Y2
 	VMOVUPS      32(AX), Y3
@@ -1415,7 +1428,7 @@ done:
 	RET
 
 // func sumExp64AVX2(x []float64, shift float64) float64
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, CMOV, FMA3, MMX+
 TEXT ·sumExp64AVX2(SB), NOSPLIT, $32-40
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
@@ -1423,12 +1436,25 @@ TEXT ·sumExp64AVX2(SB), NOSPLIT, $32-40
 	VMOVUPD      Y0, (SP)
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
+	MOVQ         x_cap+16(FP), DX
+	LEAQ         (AX)(CX*8), BX
+	MOVQ         CX, SI
+	SHLQ         $0x01, SI
+	CMPQ         SI, DX
+	CMOVQHI      DX, SI
+	LEAQ         -64(AX)(SI*8), SI
 
 	// 2 registers (8 elements) per iteration
 	CMPQ CX, $0x00000008
 	JB   single
 
 unrolled:
+	CMPQ       BX, SI
+	JA         prefetched
+	PREFETCHT0 (BX)
+	ADDQ       $0x00000040, BX
+
+prefetched:
 	VMOVUPD      (AX), Y2
 	VSUBPD       (SP), Y2, Y2
 	VMOVUPD      32(AX), Y3
@@ -2538,7 +2564,7 @@ done:
 	RET
 
 // func sumExp32AVX512(x []float32, shift float32) float64
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, CMOV, MMX+
 TEXT ·sumExp32AVX512(SB), NOSPLIT, $0-40
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
@@ -2558,12 +2584,28 @@ TEXT ·sumExp32AVX512(SB), NOSPLIT, $0-40
 	VPXORD       Z13, Z13, Z13
 	VPXORD       Z14, Z14, Z14
 	VPXORD       Z15, Z15, Z15
+	MOVQ         x_cap+16(FP), DX
+	LEAQ         (AX)(CX*4), BX
+	MOVQ         CX, SI
+	SHLQ         $0x01, SI
+	CMPQ         SI, DX
+	CMOVQHI      DX, SI
+	LEAQ         -256(AX)(SI*4), SI
 
 	// 4 registers (64 elements) per iteration
 	CMPQ CX, $0x00000040
 	JB   single
 
 unrolled:
+	CMPQ       BX, SI
+	JA         prefetched
+	PREFETCHT0 (BX)
+	PREFETCHT0 64(BX)
+	PREFETCHT0 128(BX)
+	PREFETCHT0 192(BX)
+	ADDQ       $0x00000100, BX
+
+prefetched:
 	VMOVUPS      (AX), Z16
 	VSUBPS       Z0, Z16, Z16
 	VMOVUPS      64(AX), Z17
@@ -3675,7 +3717,7 @@ done:
 	RET
 
 // func sumExp64AVX512(x []float64, shift float64) float64
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, CMOV, MMX+
 TEXT ·sumExp64AVX512(SB), NOSPLIT, $0-40
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
@@ -3697,12 +3739,26 @@ TEXT ·sumExp64AVX512(SB), NOSPLIT, $0-40
 	VBROADCASTSD const64_one<>+0(SB), Z15
 	VPXORD       Z16, Z16, Z16
 	VPXORD       Z17, Z17, Z17
+	MOVQ         x_cap+16(FP), DX
+	LEAQ         (AX)(CX*8), BX
+	MOVQ         CX, SI
+	SHLQ         $0x01, SI
+	CMPQ         SI, DX
+	CMOVQHI      DX, SI
+	LEAQ         -128(AX)(SI*8), SI
 
 	// 2 registers (16 elements) per iteration
 	CMPQ CX, $0x00000010
 	JB   single
 
 unrolled:
+	CMPQ       BX, SI
+	JA         prefetched
+	PREFETCHT0 (BX)
+	PREFETCHT0 64(BX)
+	ADDQ       $0x00000080, BX
+
+prefetched:
 	VMOVUPD      (AX), Z18
 	VSUBPD       Z0, Z18, Z18
 	VMOVUPD      64(AX), Z19

@@ -712,7 +712,9 @@ func (k kernel) sumExp() {
 		k.expUnroll(),
 		"sumExp returns the sum of exp(x[i]-shift), accumulated in the lanes",
 		"of the element type and summed across lanes in float64. x[i]-shift is",
-		"rounded to the element type.")
+		"rounded to the element type. It prefetches (never reads) the memory",
+		"after x, up to its capacity or its length again, for the caller's next",
+		"block.")
 	x := Load(Param("x").Base(), GP64())
 	n := Load(Param("x").Len(), GP64())
 	shift := f.param("shift")
@@ -722,7 +724,32 @@ func (k kernel) sumExp() {
 	}
 	e := f.expConsts(nil, nil, f.constant(magic), f.constant("expmin"))
 	accs := f.zeroAccs()
+
+	// The drivers call sumExp block by block on a long vector; where x's
+	// capacity reaches past its end, the unrolled loop prefetches as many
+	// bytes after x as it reads of x (up to the capacity), so that the
+	// next block's loads find it in the cache while this block computes.
+	// pfLimit is the last address from which one iteration's prefetches
+	// stay below min(cap, 2*len).
+	c := Load(Param("x").Cap(), GP64())
+	pf, pfLimit := GP64(), GP64()
+	LEAQ(Mem{Base: x, Index: n, Scale: uint8(f.esize())}, pf)
+	MOVQ(n, pfLimit)
+	SHLQ(U8(1), pfLimit)
+	CMPQ(pfLimit, c)
+	CMOVQHI(c, pfLimit)
+	LEAQ(Mem{Base: x, Index: pfLimit, Scale: uint8(f.esize()), Disp: -f.unroll * f.vbytes()}, pfLimit)
+
 	f.stream(n, []Register{x}, func(offs []int, tail bool) {
+		if len(offs) == f.unroll && f.unroll > 1 {
+			CMPQ(pf, pfLimit)
+			JA(LabelRef("prefetched"))
+			for off := 0; off < f.unroll*f.vbytes(); off += 64 {
+				PREFETCHT0(Mem{Base: pf, Disp: off})
+			}
+			ADDQ(U32(f.unroll*f.vbytes()), pf)
+			Label("prefetched")
+		}
 		vs := make([]VecVirtual, len(offs))
 		for i, off := range offs {
 			vs[i] = f.load(x, off, tail)
