@@ -37,7 +37,7 @@ import (
 func main() {
 	benchFile := flag.String("bench", "-", "go test -bench output (- for standard input)")
 	rooflineFile := flag.String("roofline", "", "output of ../shared/roofline/run (optional)")
-	op := flag.String("op", "Softmax", "benchmark to plot: Softmax, LogSoftmax, LogSumExp, CrossEntropy")
+	op := flag.String("op", "Softmax", "benchmark to plot: Softmax, LogSoftmax, LogSumExp, ...")
 	typ := flag.String("type", "float32", "element type: float32 or float64")
 	out := flag.String("o", "softmax.png", "output image (.png or .svg)")
 	skip := flag.String("skip", "", "comma-separated kernels to leave out (e.g. naive)")
