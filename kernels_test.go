@@ -191,8 +191,10 @@ func kernelsMatchGeneric[F Float](t *testing.T) {
 					}
 					x := buf[off : off+n]
 					dst := dstBuf[maxOffset-off : maxOffset-off+n]
+					restore := useKernel(kernelGeneric)
 					want := runKernelOps(dst, x, true)
-					restore := useKernel(k)
+					restore()
+					restore = useKernel(k)
 					got := runKernelOps(dst, x, true)
 					restore()
 					compareKernelResults(t, fmt.Sprintf("n=%d offset=%d", n, off), got, want)

@@ -23,13 +23,14 @@ func is32[F Float]() bool {
 	return unsafe.Sizeof(zero) == 4
 }
 
-// as32 and as64 view a []F as the concrete slice type it is.
+// as32 and as64 view a []F as the concrete slice type it is, capacity
+// included: the amd64 sum kernels prefetch the next block from it.
 func as32[F Float](x []F) []float32 {
-	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(x))), cap(x))[:len(x)]
 }
 
 func as64[F Float](x []F) []float64 {
-	return unsafe.Slice((*float64)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
+	return unsafe.Slice((*float64)(unsafe.Pointer(unsafe.SliceData(x))), cap(x))[:len(x)]
 }
 
 // sizeOf is the size of F in bytes.
