@@ -431,6 +431,7 @@ TEXT ·sumExp32AVX2(SB), NOSPLIT, $32-40
 	VMOVUPS      Y0, (SP)
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
 	MOVQ         x_cap+16(FP), DX
 	LEAQ         (AX)(CX*4), BX
 	MOVQ         CX, SI
@@ -440,6 +441,7 @@ TEXT ·sumExp32AVX2(SB), NOSPLIT, $32-40
 	LEAQ         -64(AX)(SI*4), SI
 
 	// 2 registers (16 elements) per iteration
+	MOVQ $0x00000010, DX
 	CMPQ CX, $0x00000010
 	JB   single
 
@@ -450,69 +452,84 @@ unrolled:
 	ADDQ       $0x00000040, BX
 
 prefetched:
-	VMOVUPS      (AX), Y2
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      32(AX), Y3
+	VMOVUPS      (AX), Y3
 	VSUBPS       (SP), Y3, Y3
-	VCMPPS       $0x05, const32_expmin<>+0(SB), Y2, Y4
+	VMOVUPS      32(AX), Y4
+	VSUBPS       (SP), Y4, Y4
 	VCMPPS       $0x05, const32_expmin<>+0(SB), Y3, Y5
-	VMOVUPS      const32_magic<>+0(SB), Y6
-	VFMADD231PS  const32_log2e<>+0(SB), Y2, Y6
+	VCMPPS       $0x05, const32_expmin<>+0(SB), Y4, Y6
 	VMOVUPS      const32_magic<>+0(SB), Y7
 	VFMADD231PS  const32_log2e<>+0(SB), Y3, Y7
-	VSUBPS       const32_magic<>+0(SB), Y6, Y8
+	VMOVUPS      const32_magic<>+0(SB), Y8
+	VFMADD231PS  const32_log2e<>+0(SB), Y4, Y8
 	VSUBPS       const32_magic<>+0(SB), Y7, Y9
-	VFNMADD231PS const32_ln2hi<>+0(SB), Y8, Y2
+	VSUBPS       const32_magic<>+0(SB), Y8, Y10
 	VFNMADD231PS const32_ln2hi<>+0(SB), Y9, Y3
-	VFNMADD231PS const32_ln2lo<>+0(SB), Y8, Y2
+	VFNMADD231PS const32_ln2hi<>+0(SB), Y10, Y4
 	VFNMADD231PS const32_ln2lo<>+0(SB), Y9, Y3
-	VPSLLD       $0x17, Y6, Y6
+	VFNMADD231PS const32_ln2lo<>+0(SB), Y10, Y4
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      const32_c4<>+0(SB), Y8
-	VFMADD231PS  const32_c5<>+0(SB), Y2, Y8
+	VPSLLD       $0x17, Y8, Y8
 	VMOVUPS      const32_c4<>+0(SB), Y9
 	VFMADD231PS  const32_c5<>+0(SB), Y3, Y9
-	VFMADD213PS  const32_c3<>+0(SB), Y2, Y8
+	VMOVUPS      const32_c4<>+0(SB), Y10
+	VFMADD231PS  const32_c5<>+0(SB), Y4, Y10
 	VFMADD213PS  const32_c3<>+0(SB), Y3, Y9
-	VFMADD213PS  const32_c2<>+0(SB), Y2, Y8
+	VFMADD213PS  const32_c3<>+0(SB), Y4, Y10
 	VFMADD213PS  const32_c2<>+0(SB), Y3, Y9
-	VFMADD213PS  const32_c1<>+0(SB), Y2, Y8
+	VFMADD213PS  const32_c2<>+0(SB), Y4, Y10
 	VFMADD213PS  const32_c1<>+0(SB), Y3, Y9
-	VFMADD213PS  const32_one<>+0(SB), Y2, Y8
+	VFMADD213PS  const32_c1<>+0(SB), Y4, Y10
 	VFMADD213PS  const32_one<>+0(SB), Y3, Y9
-	VMULPS       Y6, Y8, Y2
-	VANDPS       Y4, Y2, Y2
+	VFMADD213PS  const32_one<>+0(SB), Y4, Y10
 	VMULPS       Y7, Y9, Y3
 	VANDPS       Y5, Y3, Y3
-	VADDPS       Y2, Y0, Y0
-	VADDPS       Y3, Y1, Y1
+	VMULPS       Y8, Y10, Y4
+	VANDPS       Y6, Y4, Y4
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y1, Y1
 	ADDQ         $0x00000040, AX
 	SUBQ         $0x00000010, CX
-	CMPQ         CX, $0x00000010
-	JAE          unrolled
+
+	// Every 16 iterations, fold the accumulators into float64
+	DECQ         DX
+	JNZ          nofold
+	VADDPS       Y1, Y0, Y0
+	VCVTPS2PD    X0, Y1
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VADDPD       Y1, Y2, Y2
+	VADDPD       Y0, Y2, Y2
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	MOVQ         $0x00000010, DX
+
+nofold:
+	CMPQ CX, $0x00000010
+	JAE  unrolled
 
 	// One register per iteration
 single:
 	CMPQ         CX, $0x00000008
 	JB           tail
-	VMOVUPS      (AX), Y2
-	VSUBPS       (SP), Y2, Y2
-	VCMPPS       $0x05, const32_expmin<>+0(SB), Y2, Y3
-	VMOVUPS      const32_magic<>+0(SB), Y4
-	VFMADD231PS  const32_log2e<>+0(SB), Y2, Y4
-	VSUBPS       const32_magic<>+0(SB), Y4, Y5
-	VFNMADD231PS const32_ln2hi<>+0(SB), Y5, Y2
-	VFNMADD231PS const32_ln2lo<>+0(SB), Y5, Y2
-	VPSLLD       $0x17, Y4, Y4
-	VMOVUPS      const32_c4<>+0(SB), Y5
-	VFMADD231PS  const32_c5<>+0(SB), Y2, Y5
-	VFMADD213PS  const32_c3<>+0(SB), Y2, Y5
-	VFMADD213PS  const32_c2<>+0(SB), Y2, Y5
-	VFMADD213PS  const32_c1<>+0(SB), Y2, Y5
-	VFMADD213PS  const32_one<>+0(SB), Y2, Y5
-	VMULPS       Y4, Y5, Y2
-	VANDPS       Y3, Y2, Y2
-	VADDPS       Y2, Y0, Y0
+	VMOVUPS      (AX), Y3
+	VSUBPS       (SP), Y3, Y3
+	VCMPPS       $0x05, const32_expmin<>+0(SB), Y3, Y4
+	VMOVUPS      const32_magic<>+0(SB), Y5
+	VFMADD231PS  const32_log2e<>+0(SB), Y3, Y5
+	VSUBPS       const32_magic<>+0(SB), Y5, Y6
+	VFNMADD231PS const32_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PS const32_ln2lo<>+0(SB), Y6, Y3
+	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      const32_c4<>+0(SB), Y6
+	VFMADD231PS  const32_c5<>+0(SB), Y3, Y6
+	VFMADD213PS  const32_c3<>+0(SB), Y3, Y6
+	VFMADD213PS  const32_c2<>+0(SB), Y3, Y6
+	VFMADD213PS  const32_c1<>+0(SB), Y3, Y6
+	VFMADD213PS  const32_one<>+0(SB), Y3, Y6
+	VMULPS       Y5, Y6, Y3
+	VANDPS       Y4, Y3, Y3
+	VADDPS       Y3, Y0, Y0
 	ADDQ         $0x00000020, AX
 	SUBQ         $0x00000008, CX
 	JMP          single
@@ -524,38 +541,41 @@ tail:
 	SHLQ         $0x02, CX
 	NEGQ         CX
 	LEAQ         tailmaskbytes<>+0(SB), DX
-	VMOVDQU      32(DX)(CX*1), Y2
-	VMASKMOVPS   (AX), Y2, Y3
-	VSUBPS       (SP), Y3, Y3
-	VCMPPS       $0x05, const32_expmin<>+0(SB), Y3, Y4
-	VANDPS       Y2, Y4, Y4
-	VMOVUPS      const32_magic<>+0(SB), Y2
-	VFMADD231PS  const32_log2e<>+0(SB), Y3, Y2
-	VSUBPS       const32_magic<>+0(SB), Y2, Y5
-	VFNMADD231PS const32_ln2hi<>+0(SB), Y5, Y3
-	VFNMADD231PS const32_ln2lo<>+0(SB), Y5, Y3
-	VPSLLD       $0x17, Y2, Y2
-	VMOVUPS      const32_c4<>+0(SB), Y5
-	VFMADD231PS  const32_c5<>+0(SB), Y3, Y5
-	VFMADD213PS  const32_c3<>+0(SB), Y3, Y5
-	VFMADD213PS  const32_c2<>+0(SB), Y3, Y5
-	VFMADD213PS  const32_c1<>+0(SB), Y3, Y5
-	VFMADD213PS  const32_one<>+0(SB), Y3, Y5
-	VMULPS       Y2, Y5, Y3
-	VANDPS       Y4, Y3, Y3
-	VADDPS       Y3, Y0, Y0
+	VMOVDQU      32(DX)(CX*1), Y3
+	VMASKMOVPS   (AX), Y3, Y4
+	VSUBPS       (SP), Y4, Y4
+	VCMPPS       $0x05, const32_expmin<>+0(SB), Y4, Y5
+	VANDPS       Y3, Y5, Y5
+	VMOVUPS      const32_magic<>+0(SB), Y3
+	VFMADD231PS  const32_log2e<>+0(SB), Y4, Y3
+	VSUBPS       const32_magic<>+0(SB), Y3, Y6
+	VFNMADD231PS const32_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PS const32_ln2lo<>+0(SB), Y6, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VMOVUPS      const32_c4<>+0(SB), Y6
+	VFMADD231PS  const32_c5<>+0(SB), Y4, Y6
+	VFMADD213PS  const32_c3<>+0(SB), Y4, Y6
+	VFMADD213PS  const32_c2<>+0(SB), Y4, Y6
+	VFMADD213PS  const32_c1<>+0(SB), Y4, Y6
+	VFMADD213PS  const32_one<>+0(SB), Y4, Y6
+	VMULPS       Y3, Y6, Y4
+	VANDPS       Y5, Y4, Y4
+	VADDPS       Y4, Y0, Y0
 
 done:
 	VADDPS       Y1, Y0, Y0
 	VCVTPS2PD    X0, Y1
 	VEXTRACTF128 $0x01, Y0, X0
 	VCVTPS2PD    X0, Y0
-	VADDPD       Y0, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPD       X0, X1, X1
-	VPERMILPD    $0x01, X1, X0
-	VADDPD       X0, X1, X1
-	VMOVSD       X1, ret+32(FP)
+	VADDPD       Y1, Y2, Y2
+	VADDPD       Y0, Y2, Y2
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDPD       X0, X2, X2
+	VMOVSD       X2, ret+32(FP)
 	VZEROUPPER
 	RET
 
@@ -577,102 +597,85 @@ TEXT ·storeExp32AVX2(SB), NOSPLIT, $160-80
 	VMOVUPS      Y0, 128(SP)
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
 	CMPL         a+48(FP), $0x00
 	JNE          general
 
 	// 2 registers (16 elements) per iteration
+	MOVQ $0x00000010, BX
 	CMPQ DX, $0x00000010
 	JB   a0_single
 
 a0_unrolled:
-	VMOVUPS      (CX), Y2
-	VMOVUPS      32(SP), Y3
-	VFMADD231PS  const32_log2e<>+0(SB), Y2, Y3
-	VMOVUPS      32(CX), Y4
-	VMOVUPS      32(SP), Y5
-	VFMADD231PS  const32_log2e<>+0(SB), Y4, Y5
-	VCMPPS       $0x05, 128(SP), Y2, Y6
-	VCMPPS       $0x05, 128(SP), Y4, Y7
-	VADDPS       96(SP), Y3, Y3
-	VADDPS       96(SP), Y5, Y5
-	VSUBPS       96(SP), Y3, Y8
-	VSUBPS       96(SP), Y5, Y9
-	VFNMADD231PS const32_ln2hi<>+0(SB), Y8, Y2
-	VFNMADD231PS const32_ln2hi<>+0(SB), Y9, Y4
-	VSUBPS       64(SP), Y2, Y2
-	VSUBPS       64(SP), Y4, Y4
-	VFNMADD231PS const32_ln2lo<>+0(SB), Y8, Y2
-	VFNMADD231PS const32_ln2lo<>+0(SB), Y9, Y4
-	VPSLLD       $0x17, Y3, Y3
-	VPSLLD       $0x17, Y5, Y5
-	VMOVUPS      const32_c4<>+0(SB), Y8
-	VFMADD231PS  const32_c5<>+0(SB), Y2, Y8
+	VMOVUPS      (CX), Y3
+	VMOVUPS      32(SP), Y4
+	VFMADD231PS  const32_log2e<>+0(SB), Y3, Y4
+	VMOVUPS      32(CX), Y5
+	VMOVUPS      32(SP), Y6
+	VFMADD231PS  const32_log2e<>+0(SB), Y5, Y6
+	VCMPPS       $0x05, 128(SP), Y3, Y7
+	VCMPPS       $0x05, 128(SP), Y5, Y8
+	VADDPS       96(SP), Y4, Y4
+	VADDPS       96(SP), Y6, Y6
+	VSUBPS       96(SP), Y4, Y9
+	VSUBPS       96(SP), Y6, Y10
+	VFNMADD231PS const32_ln2hi<>+0(SB), Y9, Y3
+	VFNMADD231PS const32_ln2hi<>+0(SB), Y10, Y5
+	VSUBPS       64(SP), Y3, Y3
+	VSUBPS       64(SP), Y5, Y5
+	VFNMADD231PS const32_ln2lo<>+0(SB), Y9, Y3
+	VFNMADD231PS const32_ln2lo<>+0(SB), Y10, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y6, Y6
 	VMOVUPS      const32_c4<>+0(SB), Y9
-	VFMADD231PS  const32_c5<>+0(SB), Y4, Y9
-	VFMADD213PS  const32_c3<>+0(SB), Y2, Y8
-	VFMADD213PS  const32_c3<>+0(SB), Y4, Y9
-	VFMADD213PS  const32_c2<>+0(SB), Y2, Y8
-	VFMADD213PS  const32_c2<>+0(SB), Y4, Y9
-	VFMADD213PS  const32_c1<>+0(SB), Y2, Y8
-	VFMADD213PS  const32_c1<>+0(SB), Y4, Y9
-	VFMADD213PS  const32_one<>+0(SB), Y2, Y8
-	VFMADD213PS  const32_one<>+0(SB), Y4, Y9
-	VMULPS       Y3, Y8, Y2
-	VANDPS       Y6, Y2, Y2
-	VMULPS       Y5, Y9, Y4
-	VANDPS       Y7, Y4, Y4
-	VMOVUPS      Y2, (AX)
-	VADDPS       Y2, Y0, Y0
-	VMOVUPS      Y4, 32(AX)
-	VADDPS       Y4, Y1, Y1
+	VFMADD231PS  const32_c5<>+0(SB), Y3, Y9
+	VMOVUPS      const32_c4<>+0(SB), Y10
+	VFMADD231PS  const32_c5<>+0(SB), Y5, Y10
+	VFMADD213PS  const32_c3<>+0(SB), Y3, Y9
+	VFMADD213PS  const32_c3<>+0(SB), Y5, Y10
+	VFMADD213PS  const32_c2<>+0(SB), Y3, Y9
+	VFMADD213PS  const32_c2<>+0(SB), Y5, Y10
+	VFMADD213PS  const32_c1<>+0(SB), Y3, Y9
+	VFMADD213PS  const32_c1<>+0(SB), Y5, Y10
+	VFMADD213PS  const32_one<>+0(SB), Y3, Y9
+	VFMADD213PS  const32_one<>+0(SB), Y5, Y10
+	VMULPS       Y4, Y9, Y3
+	VANDPS       Y7, Y3, Y3
+	VMULPS       Y6, Y10, Y5
+	VANDPS       Y8, Y5, Y5
+	VMOVUPS      Y3, (AX)
+	VADDPS       Y3, Y0, Y0
+	VMOVUPS      Y5, 32(AX)
+	VADDPS       Y5, Y1, Y1
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000010, DX
-	CMPQ         DX, $0x00000010
-	JAE          a0_unrolled
+
+	// Every 16 iterations, fold the accumulators into float64
+	DECQ         BX
+	JNZ          a0_nofold
+	VADDPS       Y1, Y0, Y0
+	VCVTPS2PD    X0, Y1
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VADDPD       Y1, Y2, Y2
+	VADDPD       Y0, Y2, Y2
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	MOVQ         $0x00000010, BX
+
+a0_nofold:
+	CMPQ DX, $0x00000010
+	JAE  a0_unrolled
 
 	// One register per iteration
 a0_single:
 	CMPQ         DX, $0x00000008
 	JB           a0_tail
-	VMOVUPS      (CX), Y2
-	VMOVUPS      32(SP), Y3
-	VFMADD231PS  const32_log2e<>+0(SB), Y2, Y3
-	VCMPPS       $0x05, 128(SP), Y2, Y4
-	VADDPS       96(SP), Y3, Y3
-	VSUBPS       96(SP), Y3, Y5
-	VFNMADD231PS const32_ln2hi<>+0(SB), Y5, Y2
-	VSUBPS       64(SP), Y2, Y2
-	VFNMADD231PS const32_ln2lo<>+0(SB), Y5, Y2
-	VPSLLD       $0x17, Y3, Y3
-	VMOVUPS      const32_c4<>+0(SB), Y5
-	VFMADD231PS  const32_c5<>+0(SB), Y2, Y5
-	VFMADD213PS  const32_c3<>+0(SB), Y2, Y5
-	VFMADD213PS  const32_c2<>+0(SB), Y2, Y5
-	VFMADD213PS  const32_c1<>+0(SB), Y2, Y5
-	VFMADD213PS  const32_one<>+0(SB), Y2, Y5
-	VMULPS       Y3, Y5, Y2
-	VANDPS       Y4, Y2, Y2
-	VMOVUPS      Y2, (AX)
-	VADDPS       Y2, Y0, Y0
-	ADDQ         $0x00000020, AX
-	ADDQ         $0x00000020, CX
-	SUBQ         $0x00000008, DX
-	JMP          a0_single
-
-	// The last n < lanes elements, under a mask
-a0_tail:
-	TESTQ        DX, DX
-	JZ           a0_done
-	SHLQ         $0x02, DX
-	NEGQ         DX
-	LEAQ         tailmaskbytes<>+0(SB), BX
-	VMOVDQU      32(BX)(DX*1), Y2
-	VMASKMOVPS   (CX), Y2, Y3
+	VMOVUPS      (CX), Y3
 	VMOVUPS      32(SP), Y4
 	VFMADD231PS  const32_log2e<>+0(SB), Y3, Y4
 	VCMPPS       $0x05, 128(SP), Y3, Y5
-	VANDPS       Y2, Y5, Y5
 	VADDPS       96(SP), Y4, Y4
 	VSUBPS       96(SP), Y4, Y6
 	VFNMADD231PS const32_ln2hi<>+0(SB), Y6, Y3
@@ -687,108 +690,123 @@ a0_tail:
 	VFMADD213PS  const32_one<>+0(SB), Y3, Y6
 	VMULPS       Y4, Y6, Y3
 	VANDPS       Y5, Y3, Y3
-	VMASKMOVPS   Y3, Y2, (AX)
+	VMOVUPS      Y3, (AX)
 	VADDPS       Y3, Y0, Y0
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000008, DX
+	JMP          a0_single
+
+	// The last n < lanes elements, under a mask
+a0_tail:
+	TESTQ        DX, DX
+	JZ           a0_done
+	SHLQ         $0x02, DX
+	NEGQ         DX
+	LEAQ         tailmaskbytes<>+0(SB), BX
+	VMOVDQU      32(BX)(DX*1), Y3
+	VMASKMOVPS   (CX), Y3, Y4
+	VMOVUPS      32(SP), Y5
+	VFMADD231PS  const32_log2e<>+0(SB), Y4, Y5
+	VCMPPS       $0x05, 128(SP), Y4, Y6
+	VANDPS       Y3, Y6, Y6
+	VADDPS       96(SP), Y5, Y5
+	VSUBPS       96(SP), Y5, Y7
+	VFNMADD231PS const32_ln2hi<>+0(SB), Y7, Y4
+	VSUBPS       64(SP), Y4, Y4
+	VFNMADD231PS const32_ln2lo<>+0(SB), Y7, Y4
+	VPSLLD       $0x17, Y5, Y5
+	VMOVUPS      const32_c4<>+0(SB), Y7
+	VFMADD231PS  const32_c5<>+0(SB), Y4, Y7
+	VFMADD213PS  const32_c3<>+0(SB), Y4, Y7
+	VFMADD213PS  const32_c2<>+0(SB), Y4, Y7
+	VFMADD213PS  const32_c1<>+0(SB), Y4, Y7
+	VFMADD213PS  const32_one<>+0(SB), Y4, Y7
+	VMULPS       Y5, Y7, Y4
+	VANDPS       Y6, Y4, Y4
+	VMASKMOVPS   Y4, Y3, (AX)
+	VADDPS       Y4, Y0, Y0
 
 a0_done:
 	JMP end
 
 general:
 	// 2 registers (16 elements) per iteration
+	MOVQ $0x00000010, BX
 	CMPQ DX, $0x00000010
 	JB   single
 
 unrolled:
-	VMOVUPS      (CX), Y2
-	VSUBPS       (SP), Y2, Y2
-	VMOVUPS      32(CX), Y3
+	VMOVUPS      (CX), Y3
 	VSUBPS       (SP), Y3, Y3
-	VCMPPS       $0x05, 128(SP), Y2, Y4
+	VMOVUPS      32(CX), Y4
+	VSUBPS       (SP), Y4, Y4
 	VCMPPS       $0x05, 128(SP), Y3, Y5
-	VMOVUPS      32(SP), Y6
-	VFMADD231PS  const32_log2e<>+0(SB), Y2, Y6
-	VADDPS       96(SP), Y6, Y6
+	VCMPPS       $0x05, 128(SP), Y4, Y6
 	VMOVUPS      32(SP), Y7
 	VFMADD231PS  const32_log2e<>+0(SB), Y3, Y7
 	VADDPS       96(SP), Y7, Y7
-	VSUBPS       96(SP), Y6, Y8
+	VMOVUPS      32(SP), Y8
+	VFMADD231PS  const32_log2e<>+0(SB), Y4, Y8
+	VADDPS       96(SP), Y8, Y8
 	VSUBPS       96(SP), Y7, Y9
-	VFNMADD231PS const32_ln2hi<>+0(SB), Y8, Y2
+	VSUBPS       96(SP), Y8, Y10
 	VFNMADD231PS const32_ln2hi<>+0(SB), Y9, Y3
-	VSUBPS       64(SP), Y2, Y2
+	VFNMADD231PS const32_ln2hi<>+0(SB), Y10, Y4
 	VSUBPS       64(SP), Y3, Y3
-	VFNMADD231PS const32_ln2lo<>+0(SB), Y8, Y2
+	VSUBPS       64(SP), Y4, Y4
 	VFNMADD231PS const32_ln2lo<>+0(SB), Y9, Y3
-	VPSLLD       $0x17, Y6, Y6
+	VFNMADD231PS const32_ln2lo<>+0(SB), Y10, Y4
 	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      const32_c4<>+0(SB), Y8
-	VFMADD231PS  const32_c5<>+0(SB), Y2, Y8
+	VPSLLD       $0x17, Y8, Y8
 	VMOVUPS      const32_c4<>+0(SB), Y9
 	VFMADD231PS  const32_c5<>+0(SB), Y3, Y9
-	VFMADD213PS  const32_c3<>+0(SB), Y2, Y8
+	VMOVUPS      const32_c4<>+0(SB), Y10
+	VFMADD231PS  const32_c5<>+0(SB), Y4, Y10
 	VFMADD213PS  const32_c3<>+0(SB), Y3, Y9
-	VFMADD213PS  const32_c2<>+0(SB), Y2, Y8
+	VFMADD213PS  const32_c3<>+0(SB), Y4, Y10
 	VFMADD213PS  const32_c2<>+0(SB), Y3, Y9
-	VFMADD213PS  const32_c1<>+0(SB), Y2, Y8
+	VFMADD213PS  const32_c2<>+0(SB), Y4, Y10
 	VFMADD213PS  const32_c1<>+0(SB), Y3, Y9
-	VFMADD213PS  const32_one<>+0(SB), Y2, Y8
+	VFMADD213PS  const32_c1<>+0(SB), Y4, Y10
 	VFMADD213PS  const32_one<>+0(SB), Y3, Y9
-	VMULPS       Y6, Y8, Y2
-	VANDPS       Y4, Y2, Y2
+	VFMADD213PS  const32_one<>+0(SB), Y4, Y10
 	VMULPS       Y7, Y9, Y3
 	VANDPS       Y5, Y3, Y3
-	VMOVUPS      Y2, (AX)
-	VADDPS       Y2, Y0, Y0
-	VMOVUPS      Y3, 32(AX)
-	VADDPS       Y3, Y1, Y1
+	VMULPS       Y8, Y10, Y4
+	VANDPS       Y6, Y4, Y4
+	VMOVUPS      Y3, (AX)
+	VADDPS       Y3, Y0, Y0
+	VMOVUPS      Y4, 32(AX)
+	VADDPS       Y4, Y1, Y1
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000010, DX
-	CMPQ         DX, $0x00000010
-	JAE          unrolled
+
+	// Every 16 iterations, fold the accumulators into float64
+	DECQ         BX
+	JNZ          nofold
+	VADDPS       Y1, Y0, Y0
+	VCVTPS2PD    X0, Y1
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VADDPD       Y1, Y2, Y2
+	VADDPD       Y0, Y2, Y2
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	MOVQ         $0x00000010, BX
+
+nofold:
+	CMPQ DX, $0x00000010
+	JAE  unrolled
 
 	// One register per iteration
 single:
 	CMPQ         DX, $0x00000008
 	JB           tail
-	VMOVUPS      (CX), Y2
-	VSUBPS       (SP), Y2, Y2
-	VCMPPS       $0x05, 128(SP), Y2, Y3
-	VMOVUPS      32(SP), Y4
-	VFMADD231PS  const32_log2e<>+0(SB), Y2, Y4
-	VADDPS       96(SP), Y4, Y4
-	VSUBPS       96(SP), Y4, Y5
-	VFNMADD231PS const32_ln2hi<>+0(SB), Y5, Y2
-	VSUBPS       64(SP), Y2, Y2
-	VFNMADD231PS const32_ln2lo<>+0(SB), Y5, Y2
-	VPSLLD       $0x17, Y4, Y4
-	VMOVUPS      const32_c4<>+0(SB), Y5
-	VFMADD231PS  const32_c5<>+0(SB), Y2, Y5
-	VFMADD213PS  const32_c3<>+0(SB), Y2, Y5
-	VFMADD213PS  const32_c2<>+0(SB), Y2, Y5
-	VFMADD213PS  const32_c1<>+0(SB), Y2, Y5
-	VFMADD213PS  const32_one<>+0(SB), Y2, Y5
-	VMULPS       Y4, Y5, Y2
-	VANDPS       Y3, Y2, Y2
-	VMOVUPS      Y2, (AX)
-	VADDPS       Y2, Y0, Y0
-	ADDQ         $0x00000020, AX
-	ADDQ         $0x00000020, CX
-	SUBQ         $0x00000008, DX
-	JMP          single
-
-	// The last n < lanes elements, under a mask
-tail:
-	TESTQ        DX, DX
-	JZ           done
-	SHLQ         $0x02, DX
-	NEGQ         DX
-	LEAQ         tailmaskbytes<>+0(SB), BX
-	VMOVDQU      32(BX)(DX*1), Y2
-	VMASKMOVPS   (CX), Y2, Y3
+	VMOVUPS      (CX), Y3
 	VSUBPS       (SP), Y3, Y3
 	VCMPPS       $0x05, 128(SP), Y3, Y4
-	VANDPS       Y2, Y4, Y4
 	VMOVUPS      32(SP), Y5
 	VFMADD231PS  const32_log2e<>+0(SB), Y3, Y5
 	VADDPS       96(SP), Y5, Y5
@@ -805,8 +823,43 @@ tail:
 	VFMADD213PS  const32_one<>+0(SB), Y3, Y6
 	VMULPS       Y5, Y6, Y3
 	VANDPS       Y4, Y3, Y3
-	VMASKMOVPS   Y3, Y2, (AX)
+	VMOVUPS      Y3, (AX)
 	VADDPS       Y3, Y0, Y0
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000008, DX
+	JMP          single
+
+	// The last n < lanes elements, under a mask
+tail:
+	TESTQ        DX, DX
+	JZ           done
+	SHLQ         $0x02, DX
+	NEGQ         DX
+	LEAQ         tailmaskbytes<>+0(SB), BX
+	VMOVDQU      32(BX)(DX*1), Y3
+	VMASKMOVPS   (CX), Y3, Y4
+	VSUBPS       (SP), Y4, Y4
+	VCMPPS       $0x05, 128(SP), Y4, Y5
+	VANDPS       Y3, Y5, Y5
+	VMOVUPS      32(SP), Y6
+	VFMADD231PS  const32_log2e<>+0(SB), Y4, Y6
+	VADDPS       96(SP), Y6, Y6
+	VSUBPS       96(SP), Y6, Y7
+	VFNMADD231PS const32_ln2hi<>+0(SB), Y7, Y4
+	VSUBPS       64(SP), Y4, Y4
+	VFNMADD231PS const32_ln2lo<>+0(SB), Y7, Y4
+	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      const32_c4<>+0(SB), Y7
+	VFMADD231PS  const32_c5<>+0(SB), Y4, Y7
+	VFMADD213PS  const32_c3<>+0(SB), Y4, Y7
+	VFMADD213PS  const32_c2<>+0(SB), Y4, Y7
+	VFMADD213PS  const32_c1<>+0(SB), Y4, Y7
+	VFMADD213PS  const32_one<>+0(SB), Y4, Y7
+	VMULPS       Y6, Y7, Y4
+	VANDPS       Y5, Y4, Y4
+	VMASKMOVPS   Y4, Y3, (AX)
+	VADDPS       Y4, Y0, Y0
 
 done:
 end:
@@ -814,12 +867,15 @@ end:
 	VCVTPS2PD    X0, Y1
 	VEXTRACTF128 $0x01, Y0, X0
 	VCVTPS2PD    X0, Y0
-	VADDPD       Y0, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPD       X0, X1, X1
-	VPERMILPD    $0x01, X1, X0
-	VADDPD       X0, X1, X1
-	VMOVSD       X1, ret+72(FP)
+	VADDPD       Y1, Y2, Y2
+	VADDPD       Y0, Y2, Y2
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDPD       X0, X2, X2
+	VMOVSD       X2, ret+72(FP)
 	VZEROUPPER
 	RET
 
@@ -1436,6 +1492,7 @@ TEXT ·sumExp64AVX2(SB), NOSPLIT, $32-40
 	VMOVUPD      Y0, (SP)
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
 	MOVQ         x_cap+16(FP), DX
 	LEAQ         (AX)(CX*8), BX
 	MOVQ         CX, SI
@@ -1445,6 +1502,7 @@ TEXT ·sumExp64AVX2(SB), NOSPLIT, $32-40
 	LEAQ         -64(AX)(SI*8), SI
 
 	// 2 registers (8 elements) per iteration
+	MOVQ $0x00000010, DX
 	CMPQ CX, $0x00000008
 	JB   single
 
@@ -1455,87 +1513,98 @@ unrolled:
 	ADDQ       $0x00000040, BX
 
 prefetched:
-	VMOVUPD      (AX), Y2
-	VSUBPD       (SP), Y2, Y2
-	VMOVUPD      32(AX), Y3
+	VMOVUPD      (AX), Y3
 	VSUBPD       (SP), Y3, Y3
-	VCMPPD       $0x05, const64_expmin<>+0(SB), Y2, Y4
+	VMOVUPD      32(AX), Y4
+	VSUBPD       (SP), Y4, Y4
 	VCMPPD       $0x05, const64_expmin<>+0(SB), Y3, Y5
-	VMOVUPD      const64_magic<>+0(SB), Y6
-	VFMADD231PD  const64_log2e<>+0(SB), Y2, Y6
+	VCMPPD       $0x05, const64_expmin<>+0(SB), Y4, Y6
 	VMOVUPD      const64_magic<>+0(SB), Y7
 	VFMADD231PD  const64_log2e<>+0(SB), Y3, Y7
-	VSUBPD       const64_magic<>+0(SB), Y6, Y8
+	VMOVUPD      const64_magic<>+0(SB), Y8
+	VFMADD231PD  const64_log2e<>+0(SB), Y4, Y8
 	VSUBPD       const64_magic<>+0(SB), Y7, Y9
-	VFNMADD231PD const64_ln2hi<>+0(SB), Y8, Y2
+	VSUBPD       const64_magic<>+0(SB), Y8, Y10
 	VFNMADD231PD const64_ln2hi<>+0(SB), Y9, Y3
-	VFNMADD231PD const64_ln2lo<>+0(SB), Y8, Y2
+	VFNMADD231PD const64_ln2hi<>+0(SB), Y10, Y4
 	VFNMADD231PD const64_ln2lo<>+0(SB), Y9, Y3
-	VPSLLQ       $0x34, Y6, Y6
+	VFNMADD231PD const64_ln2lo<>+0(SB), Y10, Y4
 	VPSLLQ       $0x34, Y7, Y7
-	VMOVUPD      const64_c10<>+0(SB), Y8
-	VFMADD231PD  const64_c11<>+0(SB), Y2, Y8
+	VPSLLQ       $0x34, Y8, Y8
 	VMOVUPD      const64_c10<>+0(SB), Y9
 	VFMADD231PD  const64_c11<>+0(SB), Y3, Y9
-	VFMADD213PD  const64_c9<>+0(SB), Y2, Y8
+	VMOVUPD      const64_c10<>+0(SB), Y10
+	VFMADD231PD  const64_c11<>+0(SB), Y4, Y10
 	VFMADD213PD  const64_c9<>+0(SB), Y3, Y9
-	VFMADD213PD  const64_c8<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c9<>+0(SB), Y4, Y10
 	VFMADD213PD  const64_c8<>+0(SB), Y3, Y9
-	VFMADD213PD  const64_c7<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c8<>+0(SB), Y4, Y10
 	VFMADD213PD  const64_c7<>+0(SB), Y3, Y9
-	VFMADD213PD  const64_c6<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c7<>+0(SB), Y4, Y10
 	VFMADD213PD  const64_c6<>+0(SB), Y3, Y9
-	VFMADD213PD  const64_c5<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c6<>+0(SB), Y4, Y10
 	VFMADD213PD  const64_c5<>+0(SB), Y3, Y9
-	VFMADD213PD  const64_c4<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c5<>+0(SB), Y4, Y10
 	VFMADD213PD  const64_c4<>+0(SB), Y3, Y9
-	VFMADD213PD  const64_c3<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c4<>+0(SB), Y4, Y10
 	VFMADD213PD  const64_c3<>+0(SB), Y3, Y9
-	VFMADD213PD  const64_c2<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c3<>+0(SB), Y4, Y10
 	VFMADD213PD  const64_c2<>+0(SB), Y3, Y9
-	VFMADD213PD  const64_c1<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c2<>+0(SB), Y4, Y10
 	VFMADD213PD  const64_c1<>+0(SB), Y3, Y9
-	VFMADD213PD  const64_one<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c1<>+0(SB), Y4, Y10
 	VFMADD213PD  const64_one<>+0(SB), Y3, Y9
-	VMULPD       Y6, Y8, Y2
-	VANDPS       Y4, Y2, Y2
+	VFMADD213PD  const64_one<>+0(SB), Y4, Y10
 	VMULPD       Y7, Y9, Y3
 	VANDPS       Y5, Y3, Y3
-	VADDPD       Y2, Y0, Y0
-	VADDPD       Y3, Y1, Y1
+	VMULPD       Y8, Y10, Y4
+	VANDPS       Y6, Y4, Y4
+	VADDPD       Y3, Y0, Y0
+	VADDPD       Y4, Y1, Y1
 	ADDQ         $0x00000040, AX
 	SUBQ         $0x00000008, CX
-	CMPQ         CX, $0x00000008
-	JAE          unrolled
+
+	// Every 16 iterations, fold the accumulators into float64
+	DECQ   DX
+	JNZ    nofold
+	VADDPD Y1, Y0, Y0
+	VADDPD Y0, Y2, Y2
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   $0x00000010, DX
+
+nofold:
+	CMPQ CX, $0x00000008
+	JAE  unrolled
 
 	// One register per iteration
 single:
 	CMPQ         CX, $0x00000004
 	JB           tail
-	VMOVUPD      (AX), Y2
-	VSUBPD       (SP), Y2, Y2
-	VCMPPD       $0x05, const64_expmin<>+0(SB), Y2, Y3
-	VMOVUPD      const64_magic<>+0(SB), Y4
-	VFMADD231PD  const64_log2e<>+0(SB), Y2, Y4
-	VSUBPD       const64_magic<>+0(SB), Y4, Y5
-	VFNMADD231PD const64_ln2hi<>+0(SB), Y5, Y2
-	VFNMADD231PD const64_ln2lo<>+0(SB), Y5, Y2
-	VPSLLQ       $0x34, Y4, Y4
-	VMOVUPD      const64_c10<>+0(SB), Y5
-	VFMADD231PD  const64_c11<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c9<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c8<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c7<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c6<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c5<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c4<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c3<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c2<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c1<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_one<>+0(SB), Y2, Y5
-	VMULPD       Y4, Y5, Y2
-	VANDPS       Y3, Y2, Y2
-	VADDPD       Y2, Y0, Y0
+	VMOVUPD      (AX), Y3
+	VSUBPD       (SP), Y3, Y3
+	VCMPPD       $0x05, const64_expmin<>+0(SB), Y3, Y4
+	VMOVUPD      const64_magic<>+0(SB), Y5
+	VFMADD231PD  const64_log2e<>+0(SB), Y3, Y5
+	VSUBPD       const64_magic<>+0(SB), Y5, Y6
+	VFNMADD231PD const64_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PD const64_ln2lo<>+0(SB), Y6, Y3
+	VPSLLQ       $0x34, Y5, Y5
+	VMOVUPD      const64_c10<>+0(SB), Y6
+	VFMADD231PD  const64_c11<>+0(SB), Y3, Y6
+	VFMADD213PD  const64_c9<>+0(SB), Y3, Y6
+	VFMADD213PD  const64_c8<>+0(SB), Y3, Y6
+	VFMADD213PD  const64_c7<>+0(SB), Y3, Y6
+	VFMADD213PD  const64_c6<>+0(SB), Y3, Y6
+	VFMADD213PD  const64_c5<>+0(SB), Y3, Y6
+	VFMADD213PD  const64_c4<>+0(SB), Y3, Y6
+	VFMADD213PD  const64_c3<>+0(SB), Y3, Y6
+	VFMADD213PD  const64_c2<>+0(SB), Y3, Y6
+	VFMADD213PD  const64_c1<>+0(SB), Y3, Y6
+	VFMADD213PD  const64_one<>+0(SB), Y3, Y6
+	VMULPD       Y5, Y6, Y3
+	VANDPS       Y4, Y3, Y3
+	VADDPD       Y3, Y0, Y0
 	ADDQ         $0x00000020, AX
 	SUBQ         $0x00000004, CX
 	JMP          single
@@ -1547,40 +1616,43 @@ tail:
 	SHLQ         $0x03, CX
 	NEGQ         CX
 	LEAQ         tailmaskbytes<>+0(SB), DX
-	VMOVDQU      32(DX)(CX*1), Y2
-	VMASKMOVPD   (AX), Y2, Y3
-	VSUBPD       (SP), Y3, Y3
-	VCMPPD       $0x05, const64_expmin<>+0(SB), Y3, Y4
-	VANDPS       Y2, Y4, Y4
-	VMOVUPD      const64_magic<>+0(SB), Y2
-	VFMADD231PD  const64_log2e<>+0(SB), Y3, Y2
-	VSUBPD       const64_magic<>+0(SB), Y2, Y5
-	VFNMADD231PD const64_ln2hi<>+0(SB), Y5, Y3
-	VFNMADD231PD const64_ln2lo<>+0(SB), Y5, Y3
-	VPSLLQ       $0x34, Y2, Y2
-	VMOVUPD      const64_c10<>+0(SB), Y5
-	VFMADD231PD  const64_c11<>+0(SB), Y3, Y5
-	VFMADD213PD  const64_c9<>+0(SB), Y3, Y5
-	VFMADD213PD  const64_c8<>+0(SB), Y3, Y5
-	VFMADD213PD  const64_c7<>+0(SB), Y3, Y5
-	VFMADD213PD  const64_c6<>+0(SB), Y3, Y5
-	VFMADD213PD  const64_c5<>+0(SB), Y3, Y5
-	VFMADD213PD  const64_c4<>+0(SB), Y3, Y5
-	VFMADD213PD  const64_c3<>+0(SB), Y3, Y5
-	VFMADD213PD  const64_c2<>+0(SB), Y3, Y5
-	VFMADD213PD  const64_c1<>+0(SB), Y3, Y5
-	VFMADD213PD  const64_one<>+0(SB), Y3, Y5
-	VMULPD       Y2, Y5, Y3
-	VANDPS       Y4, Y3, Y3
-	VADDPD       Y3, Y0, Y0
+	VMOVDQU      32(DX)(CX*1), Y3
+	VMASKMOVPD   (AX), Y3, Y4
+	VSUBPD       (SP), Y4, Y4
+	VCMPPD       $0x05, const64_expmin<>+0(SB), Y4, Y5
+	VANDPS       Y3, Y5, Y5
+	VMOVUPD      const64_magic<>+0(SB), Y3
+	VFMADD231PD  const64_log2e<>+0(SB), Y4, Y3
+	VSUBPD       const64_magic<>+0(SB), Y3, Y6
+	VFNMADD231PD const64_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PD const64_ln2lo<>+0(SB), Y6, Y4
+	VPSLLQ       $0x34, Y3, Y3
+	VMOVUPD      const64_c10<>+0(SB), Y6
+	VFMADD231PD  const64_c11<>+0(SB), Y4, Y6
+	VFMADD213PD  const64_c9<>+0(SB), Y4, Y6
+	VFMADD213PD  const64_c8<>+0(SB), Y4, Y6
+	VFMADD213PD  const64_c7<>+0(SB), Y4, Y6
+	VFMADD213PD  const64_c6<>+0(SB), Y4, Y6
+	VFMADD213PD  const64_c5<>+0(SB), Y4, Y6
+	VFMADD213PD  const64_c4<>+0(SB), Y4, Y6
+	VFMADD213PD  const64_c3<>+0(SB), Y4, Y6
+	VFMADD213PD  const64_c2<>+0(SB), Y4, Y6
+	VFMADD213PD  const64_c1<>+0(SB), Y4, Y6
+	VFMADD213PD  const64_one<>+0(SB), Y4, Y6
+	VMULPD       Y3, Y6, Y4
+	VANDPS       Y5, Y4, Y4
+	VADDPD       Y4, Y0, Y0
 
 done:
 	VADDPD       Y1, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X1
-	VADDPD       X1, X0, X0
-	VPERMILPD    $0x01, X0, X1
-	VADDPD       X1, X0, X0
-	VMOVSD       X0, ret+32(FP)
+	VADDPD       Y0, Y2, Y2
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDPD       X0, X2, X2
+	VMOVSD       X2, ret+32(FP)
 	VZEROUPPER
 	RET
 
@@ -1602,120 +1674,93 @@ TEXT ·storeExp64AVX2(SB), NOSPLIT, $160-96
 	VMOVUPD      Y0, 128(SP)
 	VXORPS       Y0, Y0, Y0
 	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
 	CMPQ         a+48(FP), $0x00
 	JNE          general
 
 	// 2 registers (8 elements) per iteration
+	MOVQ $0x00000010, BX
 	CMPQ DX, $0x00000008
 	JB   a0_single
 
 a0_unrolled:
-	VMOVUPD      (CX), Y2
-	VMOVUPD      32(SP), Y3
-	VFMADD231PD  const64_log2e<>+0(SB), Y2, Y3
-	VMOVUPD      32(CX), Y4
-	VMOVUPD      32(SP), Y5
-	VFMADD231PD  const64_log2e<>+0(SB), Y4, Y5
-	VCMPPD       $0x05, 128(SP), Y2, Y6
-	VCMPPD       $0x05, 128(SP), Y4, Y7
-	VADDPD       96(SP), Y3, Y3
-	VADDPD       96(SP), Y5, Y5
-	VSUBPD       96(SP), Y3, Y8
-	VSUBPD       96(SP), Y5, Y9
-	VFNMADD231PD const64_ln2hi<>+0(SB), Y8, Y2
-	VFNMADD231PD const64_ln2hi<>+0(SB), Y9, Y4
-	VSUBPD       64(SP), Y2, Y2
-	VSUBPD       64(SP), Y4, Y4
-	VFNMADD231PD const64_ln2lo<>+0(SB), Y8, Y2
-	VFNMADD231PD const64_ln2lo<>+0(SB), Y9, Y4
-	VPSLLQ       $0x34, Y3, Y3
-	VPSLLQ       $0x34, Y5, Y5
-	VMOVUPD      const64_c10<>+0(SB), Y8
-	VFMADD231PD  const64_c11<>+0(SB), Y2, Y8
+	VMOVUPD      (CX), Y3
+	VMOVUPD      32(SP), Y4
+	VFMADD231PD  const64_log2e<>+0(SB), Y3, Y4
+	VMOVUPD      32(CX), Y5
+	VMOVUPD      32(SP), Y6
+	VFMADD231PD  const64_log2e<>+0(SB), Y5, Y6
+	VCMPPD       $0x05, 128(SP), Y3, Y7
+	VCMPPD       $0x05, 128(SP), Y5, Y8
+	VADDPD       96(SP), Y4, Y4
+	VADDPD       96(SP), Y6, Y6
+	VSUBPD       96(SP), Y4, Y9
+	VSUBPD       96(SP), Y6, Y10
+	VFNMADD231PD const64_ln2hi<>+0(SB), Y9, Y3
+	VFNMADD231PD const64_ln2hi<>+0(SB), Y10, Y5
+	VSUBPD       64(SP), Y3, Y3
+	VSUBPD       64(SP), Y5, Y5
+	VFNMADD231PD const64_ln2lo<>+0(SB), Y9, Y3
+	VFNMADD231PD const64_ln2lo<>+0(SB), Y10, Y5
+	VPSLLQ       $0x34, Y4, Y4
+	VPSLLQ       $0x34, Y6, Y6
 	VMOVUPD      const64_c10<>+0(SB), Y9
-	VFMADD231PD  const64_c11<>+0(SB), Y4, Y9
-	VFMADD213PD  const64_c9<>+0(SB), Y2, Y8
-	VFMADD213PD  const64_c9<>+0(SB), Y4, Y9
-	VFMADD213PD  const64_c8<>+0(SB), Y2, Y8
-	VFMADD213PD  const64_c8<>+0(SB), Y4, Y9
-	VFMADD213PD  const64_c7<>+0(SB), Y2, Y8
-	VFMADD213PD  const64_c7<>+0(SB), Y4, Y9
-	VFMADD213PD  const64_c6<>+0(SB), Y2, Y8
-	VFMADD213PD  const64_c6<>+0(SB), Y4, Y9
-	VFMADD213PD  const64_c5<>+0(SB), Y2, Y8
-	VFMADD213PD  const64_c5<>+0(SB), Y4, Y9
-	VFMADD213PD  const64_c4<>+0(SB), Y2, Y8
-	VFMADD213PD  const64_c4<>+0(SB), Y4, Y9
-	VFMADD213PD  const64_c3<>+0(SB), Y2, Y8
-	VFMADD213PD  const64_c3<>+0(SB), Y4, Y9
-	VFMADD213PD  const64_c2<>+0(SB), Y2, Y8
-	VFMADD213PD  const64_c2<>+0(SB), Y4, Y9
-	VFMADD213PD  const64_c1<>+0(SB), Y2, Y8
-	VFMADD213PD  const64_c1<>+0(SB), Y4, Y9
-	VFMADD213PD  const64_one<>+0(SB), Y2, Y8
-	VFMADD213PD  const64_one<>+0(SB), Y4, Y9
-	VMULPD       Y3, Y8, Y2
-	VANDPS       Y6, Y2, Y2
-	VMULPD       Y5, Y9, Y4
-	VANDPS       Y7, Y4, Y4
-	VMOVUPD      Y2, (AX)
-	VADDPD       Y2, Y0, Y0
-	VMOVUPD      Y4, 32(AX)
-	VADDPD       Y4, Y1, Y1
+	VFMADD231PD  const64_c11<>+0(SB), Y3, Y9
+	VMOVUPD      const64_c10<>+0(SB), Y10
+	VFMADD231PD  const64_c11<>+0(SB), Y5, Y10
+	VFMADD213PD  const64_c9<>+0(SB), Y3, Y9
+	VFMADD213PD  const64_c9<>+0(SB), Y5, Y10
+	VFMADD213PD  const64_c8<>+0(SB), Y3, Y9
+	VFMADD213PD  const64_c8<>+0(SB), Y5, Y10
+	VFMADD213PD  const64_c7<>+0(SB), Y3, Y9
+	VFMADD213PD  const64_c7<>+0(SB), Y5, Y10
+	VFMADD213PD  const64_c6<>+0(SB), Y3, Y9
+	VFMADD213PD  const64_c6<>+0(SB), Y5, Y10
+	VFMADD213PD  const64_c5<>+0(SB), Y3, Y9
+	VFMADD213PD  const64_c5<>+0(SB), Y5, Y10
+	VFMADD213PD  const64_c4<>+0(SB), Y3, Y9
+	VFMADD213PD  const64_c4<>+0(SB), Y5, Y10
+	VFMADD213PD  const64_c3<>+0(SB), Y3, Y9
+	VFMADD213PD  const64_c3<>+0(SB), Y5, Y10
+	VFMADD213PD  const64_c2<>+0(SB), Y3, Y9
+	VFMADD213PD  const64_c2<>+0(SB), Y5, Y10
+	VFMADD213PD  const64_c1<>+0(SB), Y3, Y9
+	VFMADD213PD  const64_c1<>+0(SB), Y5, Y10
+	VFMADD213PD  const64_one<>+0(SB), Y3, Y9
+	VFMADD213PD  const64_one<>+0(SB), Y5, Y10
+	VMULPD       Y4, Y9, Y3
+	VANDPS       Y7, Y3, Y3
+	VMULPD       Y6, Y10, Y5
+	VANDPS       Y8, Y5, Y5
+	VMOVUPD      Y3, (AX)
+	VADDPD       Y3, Y0, Y0
+	VMOVUPD      Y5, 32(AX)
+	VADDPD       Y5, Y1, Y1
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000008, DX
-	CMPQ         DX, $0x00000008
-	JAE          a0_unrolled
+
+	// Every 16 iterations, fold the accumulators into float64
+	DECQ   BX
+	JNZ    a0_nofold
+	VADDPD Y1, Y0, Y0
+	VADDPD Y0, Y2, Y2
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   $0x00000010, BX
+
+a0_nofold:
+	CMPQ DX, $0x00000008
+	JAE  a0_unrolled
 
 	// One register per iteration
 a0_single:
 	CMPQ         DX, $0x00000004
 	JB           a0_tail
-	VMOVUPD      (CX), Y2
-	VMOVUPD      32(SP), Y3
-	VFMADD231PD  const64_log2e<>+0(SB), Y2, Y3
-	VCMPPD       $0x05, 128(SP), Y2, Y4
-	VADDPD       96(SP), Y3, Y3
-	VSUBPD       96(SP), Y3, Y5
-	VFNMADD231PD const64_ln2hi<>+0(SB), Y5, Y2
-	VSUBPD       64(SP), Y2, Y2
-	VFNMADD231PD const64_ln2lo<>+0(SB), Y5, Y2
-	VPSLLQ       $0x34, Y3, Y3
-	VMOVUPD      const64_c10<>+0(SB), Y5
-	VFMADD231PD  const64_c11<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c9<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c8<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c7<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c6<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c5<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c4<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c3<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c2<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c1<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_one<>+0(SB), Y2, Y5
-	VMULPD       Y3, Y5, Y2
-	VANDPS       Y4, Y2, Y2
-	VMOVUPD      Y2, (AX)
-	VADDPD       Y2, Y0, Y0
-	ADDQ         $0x00000020, AX
-	ADDQ         $0x00000020, CX
-	SUBQ         $0x00000004, DX
-	JMP          a0_single
-
-	// The last n < lanes elements, under a mask
-a0_tail:
-	TESTQ        DX, DX
-	JZ           a0_done
-	SHLQ         $0x03, DX
-	NEGQ         DX
-	LEAQ         tailmaskbytes<>+0(SB), BX
-	VMOVDQU      32(BX)(DX*1), Y2
-	VMASKMOVPD   (CX), Y2, Y3
+	VMOVUPD      (CX), Y3
 	VMOVUPD      32(SP), Y4
 	VFMADD231PD  const64_log2e<>+0(SB), Y3, Y4
 	VCMPPD       $0x05, 128(SP), Y3, Y5
-	VANDPS       Y2, Y5, Y5
 	VADDPD       96(SP), Y4, Y4
 	VSUBPD       96(SP), Y4, Y6
 	VFNMADD231PD const64_ln2hi<>+0(SB), Y6, Y3
@@ -1736,126 +1781,137 @@ a0_tail:
 	VFMADD213PD  const64_one<>+0(SB), Y3, Y6
 	VMULPD       Y4, Y6, Y3
 	VANDPS       Y5, Y3, Y3
-	VMASKMOVPD   Y3, Y2, (AX)
+	VMOVUPD      Y3, (AX)
 	VADDPD       Y3, Y0, Y0
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000004, DX
+	JMP          a0_single
+
+	// The last n < lanes elements, under a mask
+a0_tail:
+	TESTQ        DX, DX
+	JZ           a0_done
+	SHLQ         $0x03, DX
+	NEGQ         DX
+	LEAQ         tailmaskbytes<>+0(SB), BX
+	VMOVDQU      32(BX)(DX*1), Y3
+	VMASKMOVPD   (CX), Y3, Y4
+	VMOVUPD      32(SP), Y5
+	VFMADD231PD  const64_log2e<>+0(SB), Y4, Y5
+	VCMPPD       $0x05, 128(SP), Y4, Y6
+	VANDPS       Y3, Y6, Y6
+	VADDPD       96(SP), Y5, Y5
+	VSUBPD       96(SP), Y5, Y7
+	VFNMADD231PD const64_ln2hi<>+0(SB), Y7, Y4
+	VSUBPD       64(SP), Y4, Y4
+	VFNMADD231PD const64_ln2lo<>+0(SB), Y7, Y4
+	VPSLLQ       $0x34, Y5, Y5
+	VMOVUPD      const64_c10<>+0(SB), Y7
+	VFMADD231PD  const64_c11<>+0(SB), Y4, Y7
+	VFMADD213PD  const64_c9<>+0(SB), Y4, Y7
+	VFMADD213PD  const64_c8<>+0(SB), Y4, Y7
+	VFMADD213PD  const64_c7<>+0(SB), Y4, Y7
+	VFMADD213PD  const64_c6<>+0(SB), Y4, Y7
+	VFMADD213PD  const64_c5<>+0(SB), Y4, Y7
+	VFMADD213PD  const64_c4<>+0(SB), Y4, Y7
+	VFMADD213PD  const64_c3<>+0(SB), Y4, Y7
+	VFMADD213PD  const64_c2<>+0(SB), Y4, Y7
+	VFMADD213PD  const64_c1<>+0(SB), Y4, Y7
+	VFMADD213PD  const64_one<>+0(SB), Y4, Y7
+	VMULPD       Y5, Y7, Y4
+	VANDPS       Y6, Y4, Y4
+	VMASKMOVPD   Y4, Y3, (AX)
+	VADDPD       Y4, Y0, Y0
 
 a0_done:
 	JMP end
 
 general:
 	// 2 registers (8 elements) per iteration
+	MOVQ $0x00000010, BX
 	CMPQ DX, $0x00000008
 	JB   single
 
 unrolled:
-	VMOVUPD      (CX), Y2
-	VSUBPD       (SP), Y2, Y2
-	VMOVUPD      32(CX), Y3
+	VMOVUPD      (CX), Y3
 	VSUBPD       (SP), Y3, Y3
-	VCMPPD       $0x05, 128(SP), Y2, Y4
+	VMOVUPD      32(CX), Y4
+	VSUBPD       (SP), Y4, Y4
 	VCMPPD       $0x05, 128(SP), Y3, Y5
-	VMOVUPD      32(SP), Y6
-	VFMADD231PD  const64_log2e<>+0(SB), Y2, Y6
-	VADDPD       96(SP), Y6, Y6
+	VCMPPD       $0x05, 128(SP), Y4, Y6
 	VMOVUPD      32(SP), Y7
 	VFMADD231PD  const64_log2e<>+0(SB), Y3, Y7
 	VADDPD       96(SP), Y7, Y7
-	VSUBPD       96(SP), Y6, Y8
+	VMOVUPD      32(SP), Y8
+	VFMADD231PD  const64_log2e<>+0(SB), Y4, Y8
+	VADDPD       96(SP), Y8, Y8
 	VSUBPD       96(SP), Y7, Y9
-	VFNMADD231PD const64_ln2hi<>+0(SB), Y8, Y2
+	VSUBPD       96(SP), Y8, Y10
 	VFNMADD231PD const64_ln2hi<>+0(SB), Y9, Y3
-	VSUBPD       64(SP), Y2, Y2
+	VFNMADD231PD const64_ln2hi<>+0(SB), Y10, Y4
 	VSUBPD       64(SP), Y3, Y3
-	VFNMADD231PD const64_ln2lo<>+0(SB), Y8, Y2
+	VSUBPD       64(SP), Y4, Y4
 	VFNMADD231PD const64_ln2lo<>+0(SB), Y9, Y3
-	VPSLLQ       $0x34, Y6, Y6
+	VFNMADD231PD const64_ln2lo<>+0(SB), Y10, Y4
 	VPSLLQ       $0x34, Y7, Y7
-	VMOVUPD      const64_c10<>+0(SB), Y8
-	VFMADD231PD  const64_c11<>+0(SB), Y2, Y8
+	VPSLLQ       $0x34, Y8, Y8
 	VMOVUPD      const64_c10<>+0(SB), Y9
 	VFMADD231PD  const64_c11<>+0(SB), Y3, Y9
-	VFMADD213PD  const64_c9<>+0(SB), Y2, Y8
+	VMOVUPD      const64_c10<>+0(SB), Y10
+	VFMADD231PD  const64_c11<>+0(SB), Y4, Y10
 	VFMADD213PD  const64_c9<>+0(SB), Y3, Y9
-	VFMADD213PD  const64_c8<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c9<>+0(SB), Y4, Y10
 	VFMADD213PD  const64_c8<>+0(SB), Y3, Y9
-	VFMADD213PD  const64_c7<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c8<>+0(SB), Y4, Y10
 	VFMADD213PD  const64_c7<>+0(SB), Y3, Y9
-	VFMADD213PD  const64_c6<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c7<>+0(SB), Y4, Y10
 	VFMADD213PD  const64_c6<>+0(SB), Y3, Y9
-	VFMADD213PD  const64_c5<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c6<>+0(SB), Y4, Y10
 	VFMADD213PD  const64_c5<>+0(SB), Y3, Y9
-	VFMADD213PD  const64_c4<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c5<>+0(SB), Y4, Y10
 	VFMADD213PD  const64_c4<>+0(SB), Y3, Y9
-	VFMADD213PD  const64_c3<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c4<>+0(SB), Y4, Y10
 	VFMADD213PD  const64_c3<>+0(SB), Y3, Y9
-	VFMADD213PD  const64_c2<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c3<>+0(SB), Y4, Y10
 	VFMADD213PD  const64_c2<>+0(SB), Y3, Y9
-	VFMADD213PD  const64_c1<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c2<>+0(SB), Y4, Y10
 	VFMADD213PD  const64_c1<>+0(SB), Y3, Y9
-	VFMADD213PD  const64_one<>+0(SB), Y2, Y8
+	VFMADD213PD  const64_c1<>+0(SB), Y4, Y10
 	VFMADD213PD  const64_one<>+0(SB), Y3, Y9
-	VMULPD       Y6, Y8, Y2
-	VANDPS       Y4, Y2, Y2
+	VFMADD213PD  const64_one<>+0(SB), Y4, Y10
 	VMULPD       Y7, Y9, Y3
 	VANDPS       Y5, Y3, Y3
-	VMOVUPD      Y2, (AX)
-	VADDPD       Y2, Y0, Y0
-	VMOVUPD      Y3, 32(AX)
-	VADDPD       Y3, Y1, Y1
+	VMULPD       Y8, Y10, Y4
+	VANDPS       Y6, Y4, Y4
+	VMOVUPD      Y3, (AX)
+	VADDPD       Y3, Y0, Y0
+	VMOVUPD      Y4, 32(AX)
+	VADDPD       Y4, Y1, Y1
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000008, DX
-	CMPQ         DX, $0x00000008
-	JAE          unrolled
+
+	// Every 16 iterations, fold the accumulators into float64
+	DECQ   BX
+	JNZ    nofold
+	VADDPD Y1, Y0, Y0
+	VADDPD Y0, Y2, Y2
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   $0x00000010, BX
+
+nofold:
+	CMPQ DX, $0x00000008
+	JAE  unrolled
 
 	// One register per iteration
 single:
 	CMPQ         DX, $0x00000004
 	JB           tail
-	VMOVUPD      (CX), Y2
-	VSUBPD       (SP), Y2, Y2
-	VCMPPD       $0x05, 128(SP), Y2, Y3
-	VMOVUPD      32(SP), Y4
-	VFMADD231PD  const64_log2e<>+0(SB), Y2, Y4
-	VADDPD       96(SP), Y4, Y4
-	VSUBPD       96(SP), Y4, Y5
-	VFNMADD231PD const64_ln2hi<>+0(SB), Y5, Y2
-	VSUBPD       64(SP), Y2, Y2
-	VFNMADD231PD const64_ln2lo<>+0(SB), Y5, Y2
-	VPSLLQ       $0x34, Y4, Y4
-	VMOVUPD      const64_c10<>+0(SB), Y5
-	VFMADD231PD  const64_c11<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c9<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c8<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c7<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c6<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c5<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c4<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c3<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c2<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_c1<>+0(SB), Y2, Y5
-	VFMADD213PD  const64_one<>+0(SB), Y2, Y5
-	VMULPD       Y4, Y5, Y2
-	VANDPS       Y3, Y2, Y2
-	VMOVUPD      Y2, (AX)
-	VADDPD       Y2, Y0, Y0
-	ADDQ         $0x00000020, AX
-	ADDQ         $0x00000020, CX
-	SUBQ         $0x00000004, DX
-	JMP          single
-
-	// The last n < lanes elements, under a mask
-tail:
-	TESTQ        DX, DX
-	JZ           done
-	SHLQ         $0x03, DX
-	NEGQ         DX
-	LEAQ         tailmaskbytes<>+0(SB), BX
-	VMOVDQU      32(BX)(DX*1), Y2
-	VMASKMOVPD   (CX), Y2, Y3
+	VMOVUPD      (CX), Y3
 	VSUBPD       (SP), Y3, Y3
 	VCMPPD       $0x05, 128(SP), Y3, Y4
-	VANDPS       Y2, Y4, Y4
 	VMOVUPD      32(SP), Y5
 	VFMADD231PD  const64_log2e<>+0(SB), Y3, Y5
 	VADDPD       96(SP), Y5, Y5
@@ -1878,17 +1934,61 @@ tail:
 	VFMADD213PD  const64_one<>+0(SB), Y3, Y6
 	VMULPD       Y5, Y6, Y3
 	VANDPS       Y4, Y3, Y3
-	VMASKMOVPD   Y3, Y2, (AX)
+	VMOVUPD      Y3, (AX)
 	VADDPD       Y3, Y0, Y0
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000004, DX
+	JMP          single
+
+	// The last n < lanes elements, under a mask
+tail:
+	TESTQ        DX, DX
+	JZ           done
+	SHLQ         $0x03, DX
+	NEGQ         DX
+	LEAQ         tailmaskbytes<>+0(SB), BX
+	VMOVDQU      32(BX)(DX*1), Y3
+	VMASKMOVPD   (CX), Y3, Y4
+	VSUBPD       (SP), Y4, Y4
+	VCMPPD       $0x05, 128(SP), Y4, Y5
+	VANDPS       Y3, Y5, Y5
+	VMOVUPD      32(SP), Y6
+	VFMADD231PD  const64_log2e<>+0(SB), Y4, Y6
+	VADDPD       96(SP), Y6, Y6
+	VSUBPD       96(SP), Y6, Y7
+	VFNMADD231PD const64_ln2hi<>+0(SB), Y7, Y4
+	VSUBPD       64(SP), Y4, Y4
+	VFNMADD231PD const64_ln2lo<>+0(SB), Y7, Y4
+	VPSLLQ       $0x34, Y6, Y6
+	VMOVUPD      const64_c10<>+0(SB), Y7
+	VFMADD231PD  const64_c11<>+0(SB), Y4, Y7
+	VFMADD213PD  const64_c9<>+0(SB), Y4, Y7
+	VFMADD213PD  const64_c8<>+0(SB), Y4, Y7
+	VFMADD213PD  const64_c7<>+0(SB), Y4, Y7
+	VFMADD213PD  const64_c6<>+0(SB), Y4, Y7
+	VFMADD213PD  const64_c5<>+0(SB), Y4, Y7
+	VFMADD213PD  const64_c4<>+0(SB), Y4, Y7
+	VFMADD213PD  const64_c3<>+0(SB), Y4, Y7
+	VFMADD213PD  const64_c2<>+0(SB), Y4, Y7
+	VFMADD213PD  const64_c1<>+0(SB), Y4, Y7
+	VFMADD213PD  const64_one<>+0(SB), Y4, Y7
+	VMULPD       Y6, Y7, Y4
+	VANDPS       Y5, Y4, Y4
+	VMASKMOVPD   Y4, Y3, (AX)
+	VADDPD       Y4, Y0, Y0
 
 done:
 end:
 	VADDPD       Y1, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X1
-	VADDPD       X1, X0, X0
-	VPERMILPD    $0x01, X0, X1
-	VADDPD       X1, X0, X0
-	VMOVSD       X0, ret+88(FP)
+	VADDPD       Y0, Y2, Y2
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDPD       X0, X2, X2
+	VMOVSD       X2, ret+88(FP)
 	VZEROUPPER
 	RET
 
@@ -2584,6 +2684,7 @@ TEXT ·sumExp32AVX512(SB), NOSPLIT, $0-40
 	VPXORD       Z13, Z13, Z13
 	VPXORD       Z14, Z14, Z14
 	VPXORD       Z15, Z15, Z15
+	VPXORD       Z16, Z16, Z16
 	MOVQ         x_cap+16(FP), DX
 	LEAQ         (AX)(CX*4), BX
 	MOVQ         CX, SI
@@ -2593,6 +2694,7 @@ TEXT ·sumExp32AVX512(SB), NOSPLIT, $0-40
 	LEAQ         -256(AX)(SI*4), SI
 
 	// 4 registers (64 elements) per iteration
+	MOVQ $0x00000010, DX
 	CMPQ CX, $0x00000040
 	JB   single
 
@@ -2606,100 +2708,119 @@ unrolled:
 	ADDQ       $0x00000100, BX
 
 prefetched:
-	VMOVUPS      (AX), Z16
-	VSUBPS       Z0, Z16, Z16
-	VMOVUPS      64(AX), Z17
+	VMOVUPS      (AX), Z17
 	VSUBPS       Z0, Z17, Z17
-	VMOVUPS      128(AX), Z18
+	VMOVUPS      64(AX), Z18
 	VSUBPS       Z0, Z18, Z18
-	VMOVUPS      192(AX), Z19
+	VMOVUPS      128(AX), Z19
 	VSUBPS       Z0, Z19, Z19
-	VCMPPS       $0x05, Z2, Z16, K1
-	VCMPPS       $0x05, Z2, Z17, K2
-	VCMPPS       $0x05, Z2, Z18, K3
-	VCMPPS       $0x05, Z2, Z19, K4
-	VMOVUPS      Z1, Z20
-	VFMADD231PS  Z3, Z16, Z20
+	VMOVUPS      192(AX), Z20
+	VSUBPS       Z0, Z20, Z20
+	VCMPPS       $0x05, Z2, Z17, K1
+	VCMPPS       $0x05, Z2, Z18, K2
+	VCMPPS       $0x05, Z2, Z19, K3
+	VCMPPS       $0x05, Z2, Z20, K4
 	VMOVUPS      Z1, Z21
 	VFMADD231PS  Z3, Z17, Z21
 	VMOVUPS      Z1, Z22
 	VFMADD231PS  Z3, Z18, Z22
 	VMOVUPS      Z1, Z23
 	VFMADD231PS  Z3, Z19, Z23
-	VSUBPS       Z1, Z20, Z24
+	VMOVUPS      Z1, Z24
+	VFMADD231PS  Z3, Z20, Z24
 	VSUBPS       Z1, Z21, Z25
 	VSUBPS       Z1, Z22, Z26
 	VSUBPS       Z1, Z23, Z27
-	VFNMADD231PS Z4, Z24, Z16
+	VSUBPS       Z1, Z24, Z28
 	VFNMADD231PS Z4, Z25, Z17
 	VFNMADD231PS Z4, Z26, Z18
 	VFNMADD231PS Z4, Z27, Z19
-	VFNMADD231PS Z5, Z24, Z16
+	VFNMADD231PS Z4, Z28, Z20
 	VFNMADD231PS Z5, Z25, Z17
 	VFNMADD231PS Z5, Z26, Z18
 	VFNMADD231PS Z5, Z27, Z19
-	VPSLLD       $0x17, Z20, Z20
+	VFNMADD231PS Z5, Z28, Z20
 	VPSLLD       $0x17, Z21, Z21
 	VPSLLD       $0x17, Z22, Z22
 	VPSLLD       $0x17, Z23, Z23
-	VMOVUPS      Z9, Z24
-	VFMADD231PS  Z10, Z16, Z24
+	VPSLLD       $0x17, Z24, Z24
 	VMOVUPS      Z9, Z25
 	VFMADD231PS  Z10, Z17, Z25
 	VMOVUPS      Z9, Z26
 	VFMADD231PS  Z10, Z18, Z26
 	VMOVUPS      Z9, Z27
 	VFMADD231PS  Z10, Z19, Z27
-	VFMADD213PS  Z8, Z16, Z24
+	VMOVUPS      Z9, Z28
+	VFMADD231PS  Z10, Z20, Z28
 	VFMADD213PS  Z8, Z17, Z25
 	VFMADD213PS  Z8, Z18, Z26
 	VFMADD213PS  Z8, Z19, Z27
-	VFMADD213PS  Z7, Z16, Z24
+	VFMADD213PS  Z8, Z20, Z28
 	VFMADD213PS  Z7, Z17, Z25
 	VFMADD213PS  Z7, Z18, Z26
 	VFMADD213PS  Z7, Z19, Z27
-	VFMADD213PS  Z6, Z16, Z24
+	VFMADD213PS  Z7, Z20, Z28
 	VFMADD213PS  Z6, Z17, Z25
 	VFMADD213PS  Z6, Z18, Z26
 	VFMADD213PS  Z6, Z19, Z27
-	VFMADD213PS  Z11, Z16, Z24
+	VFMADD213PS  Z6, Z20, Z28
 	VFMADD213PS  Z11, Z17, Z25
 	VFMADD213PS  Z11, Z18, Z26
 	VFMADD213PS  Z11, Z19, Z27
-	VMULPS.Z     Z20, Z24, K1, Z16
-	VMULPS.Z     Z21, Z25, K2, Z17
-	VMULPS.Z     Z22, Z26, K3, Z18
-	VMULPS.Z     Z23, Z27, K4, Z19
-	VADDPS       Z16, Z12, Z12
-	VADDPS       Z17, Z13, Z13
-	VADDPS       Z18, Z14, Z14
-	VADDPS       Z19, Z15, Z15
+	VFMADD213PS  Z11, Z20, Z28
+	VMULPS.Z     Z21, Z25, K1, Z17
+	VMULPS.Z     Z22, Z26, K2, Z18
+	VMULPS.Z     Z23, Z27, K3, Z19
+	VMULPS.Z     Z24, Z28, K4, Z20
+	VADDPS       Z17, Z12, Z12
+	VADDPS       Z18, Z13, Z13
+	VADDPS       Z19, Z14, Z14
+	VADDPS       Z20, Z15, Z15
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000040, CX
-	CMPQ         CX, $0x00000040
-	JAE          unrolled
+
+	// Every 16 iterations, fold the accumulators into float64
+	DECQ          DX
+	JNZ           nofold
+	VADDPS        Z14, Z12, Z12
+	VADDPS        Z15, Z13, Z13
+	VADDPS        Z13, Z12, Z12
+	VCVTPS2PD     Y12, Z17
+	VEXTRACTF64X4 $0x01, Z12, Y18
+	VCVTPS2PD     Y18, Z18
+	VADDPD        Z17, Z16, Z16
+	VADDPD        Z18, Z16, Z16
+	VPXORD        Z12, Z12, Z12
+	VPXORD        Z13, Z13, Z13
+	VPXORD        Z14, Z14, Z14
+	VPXORD        Z15, Z15, Z15
+	MOVQ          $0x00000010, DX
+
+nofold:
+	CMPQ CX, $0x00000040
+	JAE  unrolled
 
 	// One register per iteration
 single:
 	CMPQ         CX, $0x00000010
 	JB           tail
-	VMOVUPS      (AX), Z16
-	VSUBPS       Z0, Z16, Z16
-	VCMPPS       $0x05, Z2, Z16, K1
-	VMOVUPS      Z1, Z17
-	VFMADD231PS  Z3, Z16, Z17
-	VSUBPS       Z1, Z17, Z18
-	VFNMADD231PS Z4, Z18, Z16
-	VFNMADD231PS Z5, Z18, Z16
-	VPSLLD       $0x17, Z17, Z17
-	VMOVUPS      Z9, Z18
-	VFMADD231PS  Z10, Z16, Z18
-	VFMADD213PS  Z8, Z16, Z18
-	VFMADD213PS  Z7, Z16, Z18
-	VFMADD213PS  Z6, Z16, Z18
-	VFMADD213PS  Z11, Z16, Z18
-	VMULPS.Z     Z17, Z18, K1, Z16
-	VADDPS       Z16, Z12, Z12
+	VMOVUPS      (AX), Z17
+	VSUBPS       Z0, Z17, Z17
+	VCMPPS       $0x05, Z2, Z17, K1
+	VMOVUPS      Z1, Z18
+	VFMADD231PS  Z3, Z17, Z18
+	VSUBPS       Z1, Z18, Z19
+	VFNMADD231PS Z4, Z19, Z17
+	VFNMADD231PS Z5, Z19, Z17
+	VPSLLD       $0x17, Z18, Z18
+	VMOVUPS      Z9, Z19
+	VFMADD231PS  Z10, Z17, Z19
+	VFMADD213PS  Z8, Z17, Z19
+	VFMADD213PS  Z7, Z17, Z19
+	VFMADD213PS  Z6, Z17, Z19
+	VFMADD213PS  Z11, Z17, Z19
+	VMULPS.Z     Z18, Z19, K1, Z17
+	VADDPS       Z17, Z12, Z12
 	ADDQ         $0x00000040, AX
 	SUBQ         $0x00000010, CX
 	JMP          single
@@ -2710,23 +2831,23 @@ tail:
 	JZ           done
 	LEAQ         tailmask16<>+0(SB), DX
 	KMOVW        (DX)(CX*2), K1
-	VMOVUPS.Z    (AX), K1, Z16
-	VSUBPS       Z0, Z16, Z16
-	VCMPPS       $0x05, Z2, Z16, K1, K1
+	VMOVUPS.Z    (AX), K1, Z17
+	VSUBPS       Z0, Z17, Z17
+	VCMPPS       $0x05, Z2, Z17, K1, K1
 	VMOVUPS      Z1, Z0
-	VFMADD231PS  Z3, Z16, Z0
+	VFMADD231PS  Z3, Z17, Z0
 	VSUBPS       Z1, Z0, Z1
-	VFNMADD231PS Z4, Z1, Z16
-	VFNMADD231PS Z5, Z1, Z16
+	VFNMADD231PS Z4, Z1, Z17
+	VFNMADD231PS Z5, Z1, Z17
 	VPSLLD       $0x17, Z0, Z0
 	VMOVUPS      Z9, Z1
-	VFMADD231PS  Z10, Z16, Z1
-	VFMADD213PS  Z8, Z16, Z1
-	VFMADD213PS  Z7, Z16, Z1
-	VFMADD213PS  Z6, Z16, Z1
-	VFMADD213PS  Z11, Z16, Z1
-	VMULPS.Z     Z0, Z1, K1, Z16
-	VADDPS       Z16, Z12, Z12
+	VFMADD231PS  Z10, Z17, Z1
+	VFMADD213PS  Z8, Z17, Z1
+	VFMADD213PS  Z7, Z17, Z1
+	VFMADD213PS  Z6, Z17, Z1
+	VFMADD213PS  Z11, Z17, Z1
+	VMULPS.Z     Z0, Z1, K1, Z17
+	VADDPS       Z17, Z12, Z12
 
 done:
 	VADDPS        Z14, Z12, Z12
@@ -2735,14 +2856,19 @@ done:
 	VCVTPS2PD     Y12, Z0
 	VEXTRACTF64X4 $0x01, Z12, Y1
 	VCVTPS2PD     Y1, Z1
-	VADDPD        Z1, Z0, Z0
-	VSHUFF64X2    $0x4e, Z0, Z0, Z1
-	VADDPD        Z1, Z0, Z0
-	VSHUFF64X2    $0xb1, Z0, Z0, Z1
-	VADDPD        Z1, Z0, Z0
-	VPERMILPD     $0x55, Z0, Z1
-	VADDPD        Z1, Z0, Z0
-	VMOVSD        X0, ret+32(FP)
+	VADDPD        Z0, Z16, Z16
+	VADDPD        Z1, Z16, Z16
+	VPXORD        Z12, Z12, Z12
+	VPXORD        Z13, Z13, Z13
+	VPXORD        Z14, Z14, Z14
+	VPXORD        Z15, Z15, Z15
+	VSHUFF64X2    $0x4e, Z16, Z16, Z0
+	VADDPD        Z0, Z16, Z16
+	VSHUFF64X2    $0xb1, Z16, Z16, Z0
+	VADDPD        Z0, Z16, Z16
+	VPERMILPD     $0x55, Z16, Z0
+	VADDPD        Z0, Z16, Z16
+	VMOVSD        X16, ret+32(FP)
 	VZEROUPPER
 	RET
 
@@ -2770,117 +2896,138 @@ TEXT ·storeExp32AVX512(SB), NOSPLIT, $0-80
 	VPXORD       Z15, Z15, Z15
 	VPXORD       Z16, Z16, Z16
 	VPXORD       Z17, Z17, Z17
+	VPXORD       Z18, Z18, Z18
 	CMPL         a+48(FP), $0x00
 	JNE          general
 
 	// 4 registers (64 elements) per iteration
+	MOVQ $0x00000010, BX
 	CMPQ DX, $0x00000040
 	JB   a0_single
 
 a0_unrolled:
 	VMOVUPS      (CX), Z0
-	VMOVUPS      Z1, Z18
-	VFMADD231PS  Z5, Z0, Z18
-	VMOVUPS      64(CX), Z19
-	VMOVUPS      Z1, Z20
-	VFMADD231PS  Z5, Z19, Z20
-	VMOVUPS      128(CX), Z21
-	VMOVUPS      Z1, Z22
-	VFMADD231PS  Z5, Z21, Z22
-	VMOVUPS      192(CX), Z23
-	VMOVUPS      Z1, Z24
-	VFMADD231PS  Z5, Z23, Z24
+	VMOVUPS      Z1, Z19
+	VFMADD231PS  Z5, Z0, Z19
+	VMOVUPS      64(CX), Z20
+	VMOVUPS      Z1, Z21
+	VFMADD231PS  Z5, Z20, Z21
+	VMOVUPS      128(CX), Z22
+	VMOVUPS      Z1, Z23
+	VFMADD231PS  Z5, Z22, Z23
+	VMOVUPS      192(CX), Z24
+	VMOVUPS      Z1, Z25
+	VFMADD231PS  Z5, Z24, Z25
 	VCMPPS       $0x05, Z4, Z0, K1
-	VCMPPS       $0x05, Z4, Z19, K2
-	VCMPPS       $0x05, Z4, Z21, K3
-	VCMPPS       $0x05, Z4, Z23, K4
-	VADDPS       Z3, Z18, Z18
-	VADDPS       Z3, Z20, Z20
-	VADDPS       Z3, Z22, Z22
-	VADDPS       Z3, Z24, Z24
-	VSUBPS       Z3, Z18, Z25
-	VSUBPS       Z3, Z20, Z26
-	VSUBPS       Z3, Z22, Z27
-	VSUBPS       Z3, Z24, Z28
-	VFNMADD231PS Z6, Z25, Z0
-	VFNMADD231PS Z6, Z26, Z19
-	VFNMADD231PS Z6, Z27, Z21
-	VFNMADD231PS Z6, Z28, Z23
+	VCMPPS       $0x05, Z4, Z20, K2
+	VCMPPS       $0x05, Z4, Z22, K3
+	VCMPPS       $0x05, Z4, Z24, K4
+	VADDPS       Z3, Z19, Z19
+	VADDPS       Z3, Z21, Z21
+	VADDPS       Z3, Z23, Z23
+	VADDPS       Z3, Z25, Z25
+	VSUBPS       Z3, Z19, Z26
+	VSUBPS       Z3, Z21, Z27
+	VSUBPS       Z3, Z23, Z28
+	VSUBPS       Z3, Z25, Z29
+	VFNMADD231PS Z6, Z26, Z0
+	VFNMADD231PS Z6, Z27, Z20
+	VFNMADD231PS Z6, Z28, Z22
+	VFNMADD231PS Z6, Z29, Z24
 	VSUBPS       Z2, Z0, Z0
-	VSUBPS       Z2, Z19, Z19
-	VSUBPS       Z2, Z21, Z21
-	VSUBPS       Z2, Z23, Z23
-	VFNMADD231PS Z7, Z25, Z0
-	VFNMADD231PS Z7, Z26, Z19
-	VFNMADD231PS Z7, Z27, Z21
-	VFNMADD231PS Z7, Z28, Z23
-	VPSLLD       $0x17, Z18, Z18
-	VPSLLD       $0x17, Z20, Z20
-	VPSLLD       $0x17, Z22, Z22
-	VPSLLD       $0x17, Z24, Z24
-	VMOVUPS      Z11, Z25
-	VFMADD231PS  Z12, Z0, Z25
+	VSUBPS       Z2, Z20, Z20
+	VSUBPS       Z2, Z22, Z22
+	VSUBPS       Z2, Z24, Z24
+	VFNMADD231PS Z7, Z26, Z0
+	VFNMADD231PS Z7, Z27, Z20
+	VFNMADD231PS Z7, Z28, Z22
+	VFNMADD231PS Z7, Z29, Z24
+	VPSLLD       $0x17, Z19, Z19
+	VPSLLD       $0x17, Z21, Z21
+	VPSLLD       $0x17, Z23, Z23
+	VPSLLD       $0x17, Z25, Z25
 	VMOVUPS      Z11, Z26
-	VFMADD231PS  Z12, Z19, Z26
+	VFMADD231PS  Z12, Z0, Z26
 	VMOVUPS      Z11, Z27
-	VFMADD231PS  Z12, Z21, Z27
+	VFMADD231PS  Z12, Z20, Z27
 	VMOVUPS      Z11, Z28
-	VFMADD231PS  Z12, Z23, Z28
-	VFMADD213PS  Z10, Z0, Z25
-	VFMADD213PS  Z10, Z19, Z26
-	VFMADD213PS  Z10, Z21, Z27
-	VFMADD213PS  Z10, Z23, Z28
-	VFMADD213PS  Z9, Z0, Z25
-	VFMADD213PS  Z9, Z19, Z26
-	VFMADD213PS  Z9, Z21, Z27
-	VFMADD213PS  Z9, Z23, Z28
-	VFMADD213PS  Z8, Z0, Z25
-	VFMADD213PS  Z8, Z19, Z26
-	VFMADD213PS  Z8, Z21, Z27
-	VFMADD213PS  Z8, Z23, Z28
-	VFMADD213PS  Z13, Z0, Z25
-	VFMADD213PS  Z13, Z19, Z26
-	VFMADD213PS  Z13, Z21, Z27
-	VFMADD213PS  Z13, Z23, Z28
-	VMULPS.Z     Z18, Z25, K1, Z0
-	VMULPS.Z     Z20, Z26, K2, Z19
-	VMULPS.Z     Z22, Z27, K3, Z21
-	VMULPS.Z     Z24, Z28, K4, Z23
+	VFMADD231PS  Z12, Z22, Z28
+	VMOVUPS      Z11, Z29
+	VFMADD231PS  Z12, Z24, Z29
+	VFMADD213PS  Z10, Z0, Z26
+	VFMADD213PS  Z10, Z20, Z27
+	VFMADD213PS  Z10, Z22, Z28
+	VFMADD213PS  Z10, Z24, Z29
+	VFMADD213PS  Z9, Z0, Z26
+	VFMADD213PS  Z9, Z20, Z27
+	VFMADD213PS  Z9, Z22, Z28
+	VFMADD213PS  Z9, Z24, Z29
+	VFMADD213PS  Z8, Z0, Z26
+	VFMADD213PS  Z8, Z20, Z27
+	VFMADD213PS  Z8, Z22, Z28
+	VFMADD213PS  Z8, Z24, Z29
+	VFMADD213PS  Z13, Z0, Z26
+	VFMADD213PS  Z13, Z20, Z27
+	VFMADD213PS  Z13, Z22, Z28
+	VFMADD213PS  Z13, Z24, Z29
+	VMULPS.Z     Z19, Z26, K1, Z0
+	VMULPS.Z     Z21, Z27, K2, Z20
+	VMULPS.Z     Z23, Z28, K3, Z22
+	VMULPS.Z     Z25, Z29, K4, Z24
 	VMOVUPS      Z0, (AX)
 	VADDPS       Z0, Z14, Z14
-	VMOVUPS      Z19, 64(AX)
-	VADDPS       Z19, Z15, Z15
-	VMOVUPS      Z21, 128(AX)
-	VADDPS       Z21, Z16, Z16
-	VMOVUPS      Z23, 192(AX)
-	VADDPS       Z23, Z17, Z17
+	VMOVUPS      Z20, 64(AX)
+	VADDPS       Z20, Z15, Z15
+	VMOVUPS      Z22, 128(AX)
+	VADDPS       Z22, Z16, Z16
+	VMOVUPS      Z24, 192(AX)
+	VADDPS       Z24, Z17, Z17
 	ADDQ         $0x00000100, AX
 	ADDQ         $0x00000100, CX
 	SUBQ         $0x00000040, DX
-	CMPQ         DX, $0x00000040
-	JAE          a0_unrolled
+
+	// Every 16 iterations, fold the accumulators into float64
+	DECQ          BX
+	JNZ           a0_nofold
+	VADDPS        Z16, Z14, Z14
+	VADDPS        Z17, Z15, Z15
+	VADDPS        Z15, Z14, Z14
+	VCVTPS2PD     Y14, Z0
+	VEXTRACTF64X4 $0x01, Z14, Y19
+	VCVTPS2PD     Y19, Z19
+	VADDPD        Z0, Z18, Z18
+	VADDPD        Z19, Z18, Z18
+	VPXORD        Z14, Z14, Z14
+	VPXORD        Z15, Z15, Z15
+	VPXORD        Z16, Z16, Z16
+	VPXORD        Z17, Z17, Z17
+	MOVQ          $0x00000010, BX
+
+a0_nofold:
+	CMPQ DX, $0x00000040
+	JAE  a0_unrolled
 
 	// One register per iteration
 a0_single:
 	CMPQ         DX, $0x00000010
 	JB           a0_tail
 	VMOVUPS      (CX), Z0
-	VMOVUPS      Z1, Z18
-	VFMADD231PS  Z5, Z0, Z18
+	VMOVUPS      Z1, Z19
+	VFMADD231PS  Z5, Z0, Z19
 	VCMPPS       $0x05, Z4, Z0, K1
-	VADDPS       Z3, Z18, Z18
-	VSUBPS       Z3, Z18, Z19
-	VFNMADD231PS Z6, Z19, Z0
+	VADDPS       Z3, Z19, Z19
+	VSUBPS       Z3, Z19, Z20
+	VFNMADD231PS Z6, Z20, Z0
 	VSUBPS       Z2, Z0, Z0
-	VFNMADD231PS Z7, Z19, Z0
-	VPSLLD       $0x17, Z18, Z18
-	VMOVUPS      Z11, Z19
-	VFMADD231PS  Z12, Z0, Z19
-	VFMADD213PS  Z10, Z0, Z19
-	VFMADD213PS  Z9, Z0, Z19
-	VFMADD213PS  Z8, Z0, Z19
-	VFMADD213PS  Z13, Z0, Z19
-	VMULPS.Z     Z18, Z19, K1, Z0
+	VFNMADD231PS Z7, Z20, Z0
+	VPSLLD       $0x17, Z19, Z19
+	VMOVUPS      Z11, Z20
+	VFMADD231PS  Z12, Z0, Z20
+	VFMADD213PS  Z10, Z0, Z20
+	VFMADD213PS  Z9, Z0, Z20
+	VFMADD213PS  Z8, Z0, Z20
+	VFMADD213PS  Z13, Z0, Z20
+	VMULPS.Z     Z19, Z20, K1, Z0
 	VMOVUPS      Z0, (AX)
 	VADDPS       Z0, Z14, Z14
 	ADDQ         $0x00000040, AX
@@ -2919,25 +3066,23 @@ a0_done:
 
 general:
 	// 4 registers (64 elements) per iteration
+	MOVQ $0x00000010, BX
 	CMPQ DX, $0x00000040
 	JB   single
 
 unrolled:
-	VMOVUPS      (CX), Z18
-	VSUBPS       Z0, Z18, Z18
-	VMOVUPS      64(CX), Z19
+	VMOVUPS      (CX), Z19
 	VSUBPS       Z0, Z19, Z19
-	VMOVUPS      128(CX), Z20
+	VMOVUPS      64(CX), Z20
 	VSUBPS       Z0, Z20, Z20
-	VMOVUPS      192(CX), Z21
+	VMOVUPS      128(CX), Z21
 	VSUBPS       Z0, Z21, Z21
-	VCMPPS       $0x05, Z4, Z18, K1
-	VCMPPS       $0x05, Z4, Z19, K2
-	VCMPPS       $0x05, Z4, Z20, K3
-	VCMPPS       $0x05, Z4, Z21, K4
-	VMOVUPS      Z1, Z22
-	VFMADD231PS  Z5, Z18, Z22
-	VADDPS       Z3, Z22, Z22
+	VMOVUPS      192(CX), Z22
+	VSUBPS       Z0, Z22, Z22
+	VCMPPS       $0x05, Z4, Z19, K1
+	VCMPPS       $0x05, Z4, Z20, K2
+	VCMPPS       $0x05, Z4, Z21, K3
+	VCMPPS       $0x05, Z4, Z22, K4
 	VMOVUPS      Z1, Z23
 	VFMADD231PS  Z5, Z19, Z23
 	VADDPS       Z3, Z23, Z23
@@ -2947,92 +3092,114 @@ unrolled:
 	VMOVUPS      Z1, Z25
 	VFMADD231PS  Z5, Z21, Z25
 	VADDPS       Z3, Z25, Z25
-	VSUBPS       Z3, Z22, Z26
+	VMOVUPS      Z1, Z26
+	VFMADD231PS  Z5, Z22, Z26
+	VADDPS       Z3, Z26, Z26
 	VSUBPS       Z3, Z23, Z27
 	VSUBPS       Z3, Z24, Z28
 	VSUBPS       Z3, Z25, Z29
-	VFNMADD231PS Z6, Z26, Z18
+	VSUBPS       Z3, Z26, Z30
 	VFNMADD231PS Z6, Z27, Z19
 	VFNMADD231PS Z6, Z28, Z20
 	VFNMADD231PS Z6, Z29, Z21
-	VSUBPS       Z2, Z18, Z18
+	VFNMADD231PS Z6, Z30, Z22
 	VSUBPS       Z2, Z19, Z19
 	VSUBPS       Z2, Z20, Z20
 	VSUBPS       Z2, Z21, Z21
-	VFNMADD231PS Z7, Z26, Z18
+	VSUBPS       Z2, Z22, Z22
 	VFNMADD231PS Z7, Z27, Z19
 	VFNMADD231PS Z7, Z28, Z20
 	VFNMADD231PS Z7, Z29, Z21
-	VPSLLD       $0x17, Z22, Z22
+	VFNMADD231PS Z7, Z30, Z22
 	VPSLLD       $0x17, Z23, Z23
 	VPSLLD       $0x17, Z24, Z24
 	VPSLLD       $0x17, Z25, Z25
-	VMOVUPS      Z11, Z26
-	VFMADD231PS  Z12, Z18, Z26
+	VPSLLD       $0x17, Z26, Z26
 	VMOVUPS      Z11, Z27
 	VFMADD231PS  Z12, Z19, Z27
 	VMOVUPS      Z11, Z28
 	VFMADD231PS  Z12, Z20, Z28
 	VMOVUPS      Z11, Z29
 	VFMADD231PS  Z12, Z21, Z29
-	VFMADD213PS  Z10, Z18, Z26
+	VMOVUPS      Z11, Z30
+	VFMADD231PS  Z12, Z22, Z30
 	VFMADD213PS  Z10, Z19, Z27
 	VFMADD213PS  Z10, Z20, Z28
 	VFMADD213PS  Z10, Z21, Z29
-	VFMADD213PS  Z9, Z18, Z26
+	VFMADD213PS  Z10, Z22, Z30
 	VFMADD213PS  Z9, Z19, Z27
 	VFMADD213PS  Z9, Z20, Z28
 	VFMADD213PS  Z9, Z21, Z29
-	VFMADD213PS  Z8, Z18, Z26
+	VFMADD213PS  Z9, Z22, Z30
 	VFMADD213PS  Z8, Z19, Z27
 	VFMADD213PS  Z8, Z20, Z28
 	VFMADD213PS  Z8, Z21, Z29
-	VFMADD213PS  Z13, Z18, Z26
+	VFMADD213PS  Z8, Z22, Z30
 	VFMADD213PS  Z13, Z19, Z27
 	VFMADD213PS  Z13, Z20, Z28
 	VFMADD213PS  Z13, Z21, Z29
-	VMULPS.Z     Z22, Z26, K1, Z18
-	VMULPS.Z     Z23, Z27, K2, Z19
-	VMULPS.Z     Z24, Z28, K3, Z20
-	VMULPS.Z     Z25, Z29, K4, Z21
-	VMOVUPS      Z18, (AX)
-	VADDPS       Z18, Z14, Z14
-	VMOVUPS      Z19, 64(AX)
-	VADDPS       Z19, Z15, Z15
-	VMOVUPS      Z20, 128(AX)
-	VADDPS       Z20, Z16, Z16
-	VMOVUPS      Z21, 192(AX)
-	VADDPS       Z21, Z17, Z17
+	VFMADD213PS  Z13, Z22, Z30
+	VMULPS.Z     Z23, Z27, K1, Z19
+	VMULPS.Z     Z24, Z28, K2, Z20
+	VMULPS.Z     Z25, Z29, K3, Z21
+	VMULPS.Z     Z26, Z30, K4, Z22
+	VMOVUPS      Z19, (AX)
+	VADDPS       Z19, Z14, Z14
+	VMOVUPS      Z20, 64(AX)
+	VADDPS       Z20, Z15, Z15
+	VMOVUPS      Z21, 128(AX)
+	VADDPS       Z21, Z16, Z16
+	VMOVUPS      Z22, 192(AX)
+	VADDPS       Z22, Z17, Z17
 	ADDQ         $0x00000100, AX
 	ADDQ         $0x00000100, CX
 	SUBQ         $0x00000040, DX
-	CMPQ         DX, $0x00000040
-	JAE          unrolled
+
+	// Every 16 iterations, fold the accumulators into float64
+	DECQ          BX
+	JNZ           nofold
+	VADDPS        Z16, Z14, Z14
+	VADDPS        Z17, Z15, Z15
+	VADDPS        Z15, Z14, Z14
+	VCVTPS2PD     Y14, Z19
+	VEXTRACTF64X4 $0x01, Z14, Y20
+	VCVTPS2PD     Y20, Z20
+	VADDPD        Z19, Z18, Z18
+	VADDPD        Z20, Z18, Z18
+	VPXORD        Z14, Z14, Z14
+	VPXORD        Z15, Z15, Z15
+	VPXORD        Z16, Z16, Z16
+	VPXORD        Z17, Z17, Z17
+	MOVQ          $0x00000010, BX
+
+nofold:
+	CMPQ DX, $0x00000040
+	JAE  unrolled
 
 	// One register per iteration
 single:
 	CMPQ         DX, $0x00000010
 	JB           tail
-	VMOVUPS      (CX), Z18
-	VSUBPS       Z0, Z18, Z18
-	VCMPPS       $0x05, Z4, Z18, K1
-	VMOVUPS      Z1, Z19
-	VFMADD231PS  Z5, Z18, Z19
-	VADDPS       Z3, Z19, Z19
-	VSUBPS       Z3, Z19, Z20
-	VFNMADD231PS Z6, Z20, Z18
-	VSUBPS       Z2, Z18, Z18
-	VFNMADD231PS Z7, Z20, Z18
-	VPSLLD       $0x17, Z19, Z19
-	VMOVUPS      Z11, Z20
-	VFMADD231PS  Z12, Z18, Z20
-	VFMADD213PS  Z10, Z18, Z20
-	VFMADD213PS  Z9, Z18, Z20
-	VFMADD213PS  Z8, Z18, Z20
-	VFMADD213PS  Z13, Z18, Z20
-	VMULPS.Z     Z19, Z20, K1, Z18
-	VMOVUPS      Z18, (AX)
-	VADDPS       Z18, Z14, Z14
+	VMOVUPS      (CX), Z19
+	VSUBPS       Z0, Z19, Z19
+	VCMPPS       $0x05, Z4, Z19, K1
+	VMOVUPS      Z1, Z20
+	VFMADD231PS  Z5, Z19, Z20
+	VADDPS       Z3, Z20, Z20
+	VSUBPS       Z3, Z20, Z21
+	VFNMADD231PS Z6, Z21, Z19
+	VSUBPS       Z2, Z19, Z19
+	VFNMADD231PS Z7, Z21, Z19
+	VPSLLD       $0x17, Z20, Z20
+	VMOVUPS      Z11, Z21
+	VFMADD231PS  Z12, Z19, Z21
+	VFMADD213PS  Z10, Z19, Z21
+	VFMADD213PS  Z9, Z19, Z21
+	VFMADD213PS  Z8, Z19, Z21
+	VFMADD213PS  Z13, Z19, Z21
+	VMULPS.Z     Z20, Z21, K1, Z19
+	VMOVUPS      Z19, (AX)
+	VADDPS       Z19, Z14, Z14
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000010, DX
@@ -3044,26 +3211,26 @@ tail:
 	JZ           done
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VMOVUPS.Z    (CX), K1, Z18
-	VSUBPS       Z0, Z18, Z18
-	VCMPPS       $0x05, Z4, Z18, K1, K2
+	VMOVUPS.Z    (CX), K1, Z19
+	VSUBPS       Z0, Z19, Z19
+	VCMPPS       $0x05, Z4, Z19, K1, K2
 	VMOVUPS      Z1, Z0
-	VFMADD231PS  Z5, Z18, Z0
+	VFMADD231PS  Z5, Z19, Z0
 	VADDPS       Z3, Z0, Z0
 	VSUBPS       Z3, Z0, Z1
-	VFNMADD231PS Z6, Z1, Z18
-	VSUBPS       Z2, Z18, Z18
-	VFNMADD231PS Z7, Z1, Z18
+	VFNMADD231PS Z6, Z1, Z19
+	VSUBPS       Z2, Z19, Z19
+	VFNMADD231PS Z7, Z1, Z19
 	VPSLLD       $0x17, Z0, Z0
 	VMOVUPS      Z11, Z1
-	VFMADD231PS  Z12, Z18, Z1
-	VFMADD213PS  Z10, Z18, Z1
-	VFMADD213PS  Z9, Z18, Z1
-	VFMADD213PS  Z8, Z18, Z1
-	VFMADD213PS  Z13, Z18, Z1
-	VMULPS.Z     Z0, Z1, K2, Z18
-	VMOVUPS      Z18, K1, (AX)
-	VADDPS       Z18, Z14, Z14
+	VFMADD231PS  Z12, Z19, Z1
+	VFMADD213PS  Z10, Z19, Z1
+	VFMADD213PS  Z9, Z19, Z1
+	VFMADD213PS  Z8, Z19, Z1
+	VFMADD213PS  Z13, Z19, Z1
+	VMULPS.Z     Z0, Z1, K2, Z19
+	VMOVUPS      Z19, K1, (AX)
+	VADDPS       Z19, Z14, Z14
 
 done:
 end:
@@ -3073,14 +3240,19 @@ end:
 	VCVTPS2PD     Y14, Z0
 	VEXTRACTF64X4 $0x01, Z14, Y1
 	VCVTPS2PD     Y1, Z1
-	VADDPD        Z1, Z0, Z0
-	VSHUFF64X2    $0x4e, Z0, Z0, Z1
-	VADDPD        Z1, Z0, Z0
-	VSHUFF64X2    $0xb1, Z0, Z0, Z1
-	VADDPD        Z1, Z0, Z0
-	VPERMILPD     $0x55, Z0, Z1
-	VADDPD        Z1, Z0, Z0
-	VMOVSD        X0, ret+72(FP)
+	VADDPD        Z0, Z18, Z18
+	VADDPD        Z1, Z18, Z18
+	VPXORD        Z14, Z14, Z14
+	VPXORD        Z15, Z15, Z15
+	VPXORD        Z16, Z16, Z16
+	VPXORD        Z17, Z17, Z17
+	VSHUFF64X2    $0x4e, Z18, Z18, Z0
+	VADDPD        Z0, Z18, Z18
+	VSHUFF64X2    $0xb1, Z18, Z18, Z0
+	VADDPD        Z0, Z18, Z18
+	VPERMILPD     $0x55, Z18, Z0
+	VADDPD        Z0, Z18, Z18
+	VMOVSD        X18, ret+72(FP)
 	VZEROUPPER
 	RET
 
@@ -3739,6 +3911,7 @@ TEXT ·sumExp64AVX512(SB), NOSPLIT, $0-40
 	VBROADCASTSD const64_one<>+0(SB), Z15
 	VPXORD       Z16, Z16, Z16
 	VPXORD       Z17, Z17, Z17
+	VPXORD       Z18, Z18, Z18
 	MOVQ         x_cap+16(FP), DX
 	LEAQ         (AX)(CX*8), BX
 	MOVQ         CX, SI
@@ -3748,6 +3921,7 @@ TEXT ·sumExp64AVX512(SB), NOSPLIT, $0-40
 	LEAQ         -128(AX)(SI*8), SI
 
 	// 2 registers (16 elements) per iteration
+	MOVQ $0x00000010, DX
 	CMPQ CX, $0x00000010
 	JB   single
 
@@ -3759,81 +3933,92 @@ unrolled:
 	ADDQ       $0x00000080, BX
 
 prefetched:
-	VMOVUPD      (AX), Z18
-	VSUBPD       Z0, Z18, Z18
-	VMOVUPD      64(AX), Z19
+	VMOVUPD      (AX), Z19
 	VSUBPD       Z0, Z19, Z19
-	VCMPPD       $0x05, Z2, Z18, K1
-	VCMPPD       $0x05, Z2, Z19, K2
-	VMOVUPD      Z1, Z20
-	VFMADD231PD  Z3, Z18, Z20
+	VMOVUPD      64(AX), Z20
+	VSUBPD       Z0, Z20, Z20
+	VCMPPD       $0x05, Z2, Z19, K1
+	VCMPPD       $0x05, Z2, Z20, K2
 	VMOVUPD      Z1, Z21
 	VFMADD231PD  Z3, Z19, Z21
-	VSUBPD       Z1, Z20, Z22
+	VMOVUPD      Z1, Z22
+	VFMADD231PD  Z3, Z20, Z22
 	VSUBPD       Z1, Z21, Z23
-	VFNMADD231PD Z4, Z22, Z18
+	VSUBPD       Z1, Z22, Z24
 	VFNMADD231PD Z4, Z23, Z19
-	VFNMADD231PD Z5, Z22, Z18
+	VFNMADD231PD Z4, Z24, Z20
 	VFNMADD231PD Z5, Z23, Z19
-	VMOVUPD      Z20, Z22
-	VPERMI2PD    Z14, Z13, Z22
-	VPSLLQ       $0x30, Z20, Z20
-	VPADDQ       Z22, Z20, Z20
-	VMOVUPD      Z21, Z22
-	VPERMI2PD    Z14, Z13, Z22
+	VFNMADD231PD Z5, Z24, Z20
+	VMOVUPD      Z21, Z23
+	VPERMI2PD    Z14, Z13, Z23
 	VPSLLQ       $0x30, Z21, Z21
-	VPADDQ       Z22, Z21, Z21
-	VMOVUPD      Z11, Z22
-	VFMADD231PD  Z12, Z18, Z22
+	VPADDQ       Z23, Z21, Z21
+	VMOVUPD      Z22, Z23
+	VPERMI2PD    Z14, Z13, Z23
+	VPSLLQ       $0x30, Z22, Z22
+	VPADDQ       Z23, Z22, Z22
 	VMOVUPD      Z11, Z23
 	VFMADD231PD  Z12, Z19, Z23
-	VFMADD213PD  Z10, Z18, Z22
+	VMOVUPD      Z11, Z24
+	VFMADD231PD  Z12, Z20, Z24
 	VFMADD213PD  Z10, Z19, Z23
-	VFMADD213PD  Z9, Z18, Z22
+	VFMADD213PD  Z10, Z20, Z24
 	VFMADD213PD  Z9, Z19, Z23
-	VFMADD213PD  Z8, Z18, Z22
+	VFMADD213PD  Z9, Z20, Z24
 	VFMADD213PD  Z8, Z19, Z23
-	VFMADD213PD  Z7, Z18, Z22
+	VFMADD213PD  Z8, Z20, Z24
 	VFMADD213PD  Z7, Z19, Z23
-	VFMADD213PD  Z6, Z18, Z22
+	VFMADD213PD  Z7, Z20, Z24
 	VFMADD213PD  Z6, Z19, Z23
-	VFMADD213PD  Z15, Z18, Z22
+	VFMADD213PD  Z6, Z20, Z24
 	VFMADD213PD  Z15, Z19, Z23
-	VMULPD.Z     Z20, Z22, K1, Z18
-	VMULPD.Z     Z21, Z23, K2, Z19
-	VADDPD       Z18, Z16, Z16
-	VADDPD       Z19, Z17, Z17
+	VFMADD213PD  Z15, Z20, Z24
+	VMULPD.Z     Z21, Z23, K1, Z19
+	VMULPD.Z     Z22, Z24, K2, Z20
+	VADDPD       Z19, Z16, Z16
+	VADDPD       Z20, Z17, Z17
 	ADDQ         $0x00000080, AX
 	SUBQ         $0x00000010, CX
-	CMPQ         CX, $0x00000010
-	JAE          unrolled
+
+	// Every 16 iterations, fold the accumulators into float64
+	DECQ   DX
+	JNZ    nofold
+	VADDPD Z17, Z16, Z16
+	VADDPD Z16, Z18, Z18
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	MOVQ   $0x00000010, DX
+
+nofold:
+	CMPQ CX, $0x00000010
+	JAE  unrolled
 
 	// One register per iteration
 single:
 	CMPQ         CX, $0x00000008
 	JB           tail
-	VMOVUPD      (AX), Z18
-	VSUBPD       Z0, Z18, Z18
-	VCMPPD       $0x05, Z2, Z18, K1
-	VMOVUPD      Z1, Z19
-	VFMADD231PD  Z3, Z18, Z19
-	VSUBPD       Z1, Z19, Z20
-	VFNMADD231PD Z4, Z20, Z18
-	VFNMADD231PD Z5, Z20, Z18
-	VMOVUPD      Z19, Z20
-	VPERMI2PD    Z14, Z13, Z20
-	VPSLLQ       $0x30, Z19, Z19
-	VPADDQ       Z20, Z19, Z19
-	VMOVUPD      Z11, Z20
-	VFMADD231PD  Z12, Z18, Z20
-	VFMADD213PD  Z10, Z18, Z20
-	VFMADD213PD  Z9, Z18, Z20
-	VFMADD213PD  Z8, Z18, Z20
-	VFMADD213PD  Z7, Z18, Z20
-	VFMADD213PD  Z6, Z18, Z20
-	VFMADD213PD  Z15, Z18, Z20
-	VMULPD.Z     Z19, Z20, K1, Z18
-	VADDPD       Z18, Z16, Z16
+	VMOVUPD      (AX), Z19
+	VSUBPD       Z0, Z19, Z19
+	VCMPPD       $0x05, Z2, Z19, K1
+	VMOVUPD      Z1, Z20
+	VFMADD231PD  Z3, Z19, Z20
+	VSUBPD       Z1, Z20, Z21
+	VFNMADD231PD Z4, Z21, Z19
+	VFNMADD231PD Z5, Z21, Z19
+	VMOVUPD      Z20, Z21
+	VPERMI2PD    Z14, Z13, Z21
+	VPSLLQ       $0x30, Z20, Z20
+	VPADDQ       Z21, Z20, Z20
+	VMOVUPD      Z11, Z21
+	VFMADD231PD  Z12, Z19, Z21
+	VFMADD213PD  Z10, Z19, Z21
+	VFMADD213PD  Z9, Z19, Z21
+	VFMADD213PD  Z8, Z19, Z21
+	VFMADD213PD  Z7, Z19, Z21
+	VFMADD213PD  Z6, Z19, Z21
+	VFMADD213PD  Z15, Z19, Z21
+	VMULPD.Z     Z20, Z21, K1, Z19
+	VADDPD       Z19, Z16, Z16
 	ADDQ         $0x00000040, AX
 	SUBQ         $0x00000008, CX
 	JMP          single
@@ -3844,38 +4029,41 @@ tail:
 	JZ           done
 	LEAQ         tailmask16<>+0(SB), DX
 	KMOVW        (DX)(CX*2), K1
-	VMOVUPD.Z    (AX), K1, Z18
-	VSUBPD       Z0, Z18, Z18
-	VCMPPD       $0x05, Z2, Z18, K1, K1
+	VMOVUPD.Z    (AX), K1, Z19
+	VSUBPD       Z0, Z19, Z19
+	VCMPPD       $0x05, Z2, Z19, K1, K1
 	VMOVUPD      Z1, Z0
-	VFMADD231PD  Z3, Z18, Z0
+	VFMADD231PD  Z3, Z19, Z0
 	VSUBPD       Z1, Z0, Z1
-	VFNMADD231PD Z4, Z1, Z18
-	VFNMADD231PD Z5, Z1, Z18
+	VFNMADD231PD Z4, Z1, Z19
+	VFNMADD231PD Z5, Z1, Z19
 	VMOVUPD      Z0, Z1
 	VPERMI2PD    Z14, Z13, Z1
 	VPSLLQ       $0x30, Z0, Z0
 	VPADDQ       Z1, Z0, Z0
 	VMOVUPD      Z11, Z1
-	VFMADD231PD  Z12, Z18, Z1
-	VFMADD213PD  Z10, Z18, Z1
-	VFMADD213PD  Z9, Z18, Z1
-	VFMADD213PD  Z8, Z18, Z1
-	VFMADD213PD  Z7, Z18, Z1
-	VFMADD213PD  Z6, Z18, Z1
-	VFMADD213PD  Z15, Z18, Z1
-	VMULPD.Z     Z0, Z1, K1, Z18
-	VADDPD       Z18, Z16, Z16
+	VFMADD231PD  Z12, Z19, Z1
+	VFMADD213PD  Z10, Z19, Z1
+	VFMADD213PD  Z9, Z19, Z1
+	VFMADD213PD  Z8, Z19, Z1
+	VFMADD213PD  Z7, Z19, Z1
+	VFMADD213PD  Z6, Z19, Z1
+	VFMADD213PD  Z15, Z19, Z1
+	VMULPD.Z     Z0, Z1, K1, Z19
+	VADDPD       Z19, Z16, Z16
 
 done:
 	VADDPD     Z17, Z16, Z16
-	VSHUFF64X2 $0x4e, Z16, Z16, Z0
-	VADDPD     Z0, Z16, Z16
-	VSHUFF64X2 $0xb1, Z16, Z16, Z0
-	VADDPD     Z0, Z16, Z16
-	VPERMILPD  $0x55, Z16, Z0
-	VADDPD     Z0, Z16, Z16
-	VMOVSD     X16, ret+32(FP)
+	VADDPD     Z16, Z18, Z18
+	VPXORD     Z16, Z16, Z16
+	VPXORD     Z17, Z17, Z17
+	VSHUFF64X2 $0x4e, Z18, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VSHUFF64X2 $0xb1, Z18, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VPERMILPD  $0x55, Z18, Z0
+	VADDPD     Z0, Z18, Z18
+	VMOVSD     X18, ret+32(FP)
 	VZEROUPPER
 	RET
 
@@ -3905,94 +4093,107 @@ TEXT ·storeExp64AVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSD const64_one<>+0(SB), Z17
 	VPXORD       Z18, Z18, Z18
 	VPXORD       Z19, Z19, Z19
+	VPXORD       Z20, Z20, Z20
 	CMPQ         a+48(FP), $0x00
 	JNE          general
 
 	// 2 registers (16 elements) per iteration
+	MOVQ $0x00000010, BX
 	CMPQ DX, $0x00000010
 	JB   a0_single
 
 a0_unrolled:
 	VMOVUPD      (CX), Z0
-	VMOVUPD      Z1, Z20
-	VFMADD231PD  Z5, Z0, Z20
-	VMOVUPD      64(CX), Z21
-	VMOVUPD      Z1, Z22
-	VFMADD231PD  Z5, Z21, Z22
+	VMOVUPD      Z1, Z21
+	VFMADD231PD  Z5, Z0, Z21
+	VMOVUPD      64(CX), Z22
+	VMOVUPD      Z1, Z23
+	VFMADD231PD  Z5, Z22, Z23
 	VCMPPD       $0x05, Z4, Z0, K1
-	VCMPPD       $0x05, Z4, Z21, K2
-	VADDPD       Z3, Z20, Z20
-	VADDPD       Z3, Z22, Z22
-	VSUBPD       Z3, Z20, Z23
-	VSUBPD       Z3, Z22, Z24
-	VFNMADD231PD Z6, Z23, Z0
-	VFNMADD231PD Z6, Z24, Z21
+	VCMPPD       $0x05, Z4, Z22, K2
+	VADDPD       Z3, Z21, Z21
+	VADDPD       Z3, Z23, Z23
+	VSUBPD       Z3, Z21, Z24
+	VSUBPD       Z3, Z23, Z25
+	VFNMADD231PD Z6, Z24, Z0
+	VFNMADD231PD Z6, Z25, Z22
 	VSUBPD       Z2, Z0, Z0
-	VSUBPD       Z2, Z21, Z21
-	VFNMADD231PD Z7, Z23, Z0
-	VFNMADD231PD Z7, Z24, Z21
-	VMOVUPD      Z20, Z23
-	VPERMI2PD    Z16, Z15, Z23
-	VPSLLQ       $0x30, Z20, Z20
-	VPADDQ       Z23, Z20, Z20
-	VMOVUPD      Z22, Z23
-	VPERMI2PD    Z16, Z15, Z23
-	VPSLLQ       $0x30, Z22, Z22
-	VPADDQ       Z23, Z22, Z22
-	VMOVUPD      Z13, Z23
-	VFMADD231PD  Z14, Z0, Z23
+	VSUBPD       Z2, Z22, Z22
+	VFNMADD231PD Z7, Z24, Z0
+	VFNMADD231PD Z7, Z25, Z22
+	VMOVUPD      Z21, Z24
+	VPERMI2PD    Z16, Z15, Z24
+	VPSLLQ       $0x30, Z21, Z21
+	VPADDQ       Z24, Z21, Z21
+	VMOVUPD      Z23, Z24
+	VPERMI2PD    Z16, Z15, Z24
+	VPSLLQ       $0x30, Z23, Z23
+	VPADDQ       Z24, Z23, Z23
 	VMOVUPD      Z13, Z24
-	VFMADD231PD  Z14, Z21, Z24
-	VFMADD213PD  Z12, Z0, Z23
-	VFMADD213PD  Z12, Z21, Z24
-	VFMADD213PD  Z11, Z0, Z23
-	VFMADD213PD  Z11, Z21, Z24
-	VFMADD213PD  Z10, Z0, Z23
-	VFMADD213PD  Z10, Z21, Z24
-	VFMADD213PD  Z9, Z0, Z23
-	VFMADD213PD  Z9, Z21, Z24
-	VFMADD213PD  Z8, Z0, Z23
-	VFMADD213PD  Z8, Z21, Z24
-	VFMADD213PD  Z17, Z0, Z23
-	VFMADD213PD  Z17, Z21, Z24
-	VMULPD.Z     Z20, Z23, K1, Z0
-	VMULPD.Z     Z22, Z24, K2, Z21
+	VFMADD231PD  Z14, Z0, Z24
+	VMOVUPD      Z13, Z25
+	VFMADD231PD  Z14, Z22, Z25
+	VFMADD213PD  Z12, Z0, Z24
+	VFMADD213PD  Z12, Z22, Z25
+	VFMADD213PD  Z11, Z0, Z24
+	VFMADD213PD  Z11, Z22, Z25
+	VFMADD213PD  Z10, Z0, Z24
+	VFMADD213PD  Z10, Z22, Z25
+	VFMADD213PD  Z9, Z0, Z24
+	VFMADD213PD  Z9, Z22, Z25
+	VFMADD213PD  Z8, Z0, Z24
+	VFMADD213PD  Z8, Z22, Z25
+	VFMADD213PD  Z17, Z0, Z24
+	VFMADD213PD  Z17, Z22, Z25
+	VMULPD.Z     Z21, Z24, K1, Z0
+	VMULPD.Z     Z23, Z25, K2, Z22
 	VMOVUPD      Z0, (AX)
 	VADDPD       Z0, Z18, Z18
-	VMOVUPD      Z21, 64(AX)
-	VADDPD       Z21, Z19, Z19
+	VMOVUPD      Z22, 64(AX)
+	VADDPD       Z22, Z19, Z19
 	ADDQ         $0x00000080, AX
 	ADDQ         $0x00000080, CX
 	SUBQ         $0x00000010, DX
-	CMPQ         DX, $0x00000010
-	JAE          a0_unrolled
+
+	// Every 16 iterations, fold the accumulators into float64
+	DECQ   BX
+	JNZ    a0_nofold
+	VADDPD Z19, Z18, Z18
+	VADDPD Z18, Z20, Z20
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	MOVQ   $0x00000010, BX
+
+a0_nofold:
+	CMPQ DX, $0x00000010
+	JAE  a0_unrolled
 
 	// One register per iteration
 a0_single:
 	CMPQ         DX, $0x00000008
 	JB           a0_tail
 	VMOVUPD      (CX), Z0
-	VMOVUPD      Z1, Z20
-	VFMADD231PD  Z5, Z0, Z20
+	VMOVUPD      Z1, Z21
+	VFMADD231PD  Z5, Z0, Z21
 	VCMPPD       $0x05, Z4, Z0, K1
-	VADDPD       Z3, Z20, Z20
-	VSUBPD       Z3, Z20, Z21
-	VFNMADD231PD Z6, Z21, Z0
+	VADDPD       Z3, Z21, Z21
+	VSUBPD       Z3, Z21, Z22
+	VFNMADD231PD Z6, Z22, Z0
 	VSUBPD       Z2, Z0, Z0
-	VFNMADD231PD Z7, Z21, Z0
-	VMOVUPD      Z20, Z21
-	VPERMI2PD    Z16, Z15, Z21
-	VPSLLQ       $0x30, Z20, Z20
-	VPADDQ       Z21, Z20, Z20
-	VMOVUPD      Z13, Z21
-	VFMADD231PD  Z14, Z0, Z21
-	VFMADD213PD  Z12, Z0, Z21
-	VFMADD213PD  Z11, Z0, Z21
-	VFMADD213PD  Z10, Z0, Z21
-	VFMADD213PD  Z9, Z0, Z21
-	VFMADD213PD  Z8, Z0, Z21
-	VFMADD213PD  Z17, Z0, Z21
-	VMULPD.Z     Z20, Z21, K1, Z0
+	VFNMADD231PD Z7, Z22, Z0
+	VMOVUPD      Z21, Z22
+	VPERMI2PD    Z16, Z15, Z22
+	VPSLLQ       $0x30, Z21, Z21
+	VPADDQ       Z22, Z21, Z21
+	VMOVUPD      Z13, Z22
+	VFMADD231PD  Z14, Z0, Z22
+	VFMADD213PD  Z12, Z0, Z22
+	VFMADD213PD  Z11, Z0, Z22
+	VFMADD213PD  Z10, Z0, Z22
+	VFMADD213PD  Z9, Z0, Z22
+	VFMADD213PD  Z8, Z0, Z22
+	VFMADD213PD  Z17, Z0, Z22
+	VMULPD.Z     Z21, Z22, K1, Z0
 	VMOVUPD      Z0, (AX)
 	VADDPD       Z0, Z18, Z18
 	ADDQ         $0x00000040, AX
@@ -4036,95 +4237,107 @@ a0_done:
 
 general:
 	// 2 registers (16 elements) per iteration
+	MOVQ $0x00000010, BX
 	CMPQ DX, $0x00000010
 	JB   single
 
 unrolled:
-	VMOVUPD      (CX), Z20
-	VSUBPD       Z0, Z20, Z20
-	VMOVUPD      64(CX), Z21
+	VMOVUPD      (CX), Z21
 	VSUBPD       Z0, Z21, Z21
-	VCMPPD       $0x05, Z4, Z20, K1
-	VCMPPD       $0x05, Z4, Z21, K2
-	VMOVUPD      Z1, Z22
-	VFMADD231PD  Z5, Z20, Z22
-	VADDPD       Z3, Z22, Z22
+	VMOVUPD      64(CX), Z22
+	VSUBPD       Z0, Z22, Z22
+	VCMPPD       $0x05, Z4, Z21, K1
+	VCMPPD       $0x05, Z4, Z22, K2
 	VMOVUPD      Z1, Z23
 	VFMADD231PD  Z5, Z21, Z23
 	VADDPD       Z3, Z23, Z23
-	VSUBPD       Z3, Z22, Z24
+	VMOVUPD      Z1, Z24
+	VFMADD231PD  Z5, Z22, Z24
+	VADDPD       Z3, Z24, Z24
 	VSUBPD       Z3, Z23, Z25
-	VFNMADD231PD Z6, Z24, Z20
+	VSUBPD       Z3, Z24, Z26
 	VFNMADD231PD Z6, Z25, Z21
-	VSUBPD       Z2, Z20, Z20
+	VFNMADD231PD Z6, Z26, Z22
 	VSUBPD       Z2, Z21, Z21
-	VFNMADD231PD Z7, Z24, Z20
+	VSUBPD       Z2, Z22, Z22
 	VFNMADD231PD Z7, Z25, Z21
-	VMOVUPD      Z22, Z24
-	VPERMI2PD    Z16, Z15, Z24
-	VPSLLQ       $0x30, Z22, Z22
-	VPADDQ       Z24, Z22, Z22
-	VMOVUPD      Z23, Z24
-	VPERMI2PD    Z16, Z15, Z24
+	VFNMADD231PD Z7, Z26, Z22
+	VMOVUPD      Z23, Z25
+	VPERMI2PD    Z16, Z15, Z25
 	VPSLLQ       $0x30, Z23, Z23
-	VPADDQ       Z24, Z23, Z23
-	VMOVUPD      Z13, Z24
-	VFMADD231PD  Z14, Z20, Z24
+	VPADDQ       Z25, Z23, Z23
+	VMOVUPD      Z24, Z25
+	VPERMI2PD    Z16, Z15, Z25
+	VPSLLQ       $0x30, Z24, Z24
+	VPADDQ       Z25, Z24, Z24
 	VMOVUPD      Z13, Z25
 	VFMADD231PD  Z14, Z21, Z25
-	VFMADD213PD  Z12, Z20, Z24
+	VMOVUPD      Z13, Z26
+	VFMADD231PD  Z14, Z22, Z26
 	VFMADD213PD  Z12, Z21, Z25
-	VFMADD213PD  Z11, Z20, Z24
+	VFMADD213PD  Z12, Z22, Z26
 	VFMADD213PD  Z11, Z21, Z25
-	VFMADD213PD  Z10, Z20, Z24
+	VFMADD213PD  Z11, Z22, Z26
 	VFMADD213PD  Z10, Z21, Z25
-	VFMADD213PD  Z9, Z20, Z24
+	VFMADD213PD  Z10, Z22, Z26
 	VFMADD213PD  Z9, Z21, Z25
-	VFMADD213PD  Z8, Z20, Z24
+	VFMADD213PD  Z9, Z22, Z26
 	VFMADD213PD  Z8, Z21, Z25
-	VFMADD213PD  Z17, Z20, Z24
+	VFMADD213PD  Z8, Z22, Z26
 	VFMADD213PD  Z17, Z21, Z25
-	VMULPD.Z     Z22, Z24, K1, Z20
-	VMULPD.Z     Z23, Z25, K2, Z21
-	VMOVUPD      Z20, (AX)
-	VADDPD       Z20, Z18, Z18
-	VMOVUPD      Z21, 64(AX)
-	VADDPD       Z21, Z19, Z19
+	VFMADD213PD  Z17, Z22, Z26
+	VMULPD.Z     Z23, Z25, K1, Z21
+	VMULPD.Z     Z24, Z26, K2, Z22
+	VMOVUPD      Z21, (AX)
+	VADDPD       Z21, Z18, Z18
+	VMOVUPD      Z22, 64(AX)
+	VADDPD       Z22, Z19, Z19
 	ADDQ         $0x00000080, AX
 	ADDQ         $0x00000080, CX
 	SUBQ         $0x00000010, DX
-	CMPQ         DX, $0x00000010
-	JAE          unrolled
+
+	// Every 16 iterations, fold the accumulators into float64
+	DECQ   BX
+	JNZ    nofold
+	VADDPD Z19, Z18, Z18
+	VADDPD Z18, Z20, Z20
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	MOVQ   $0x00000010, BX
+
+nofold:
+	CMPQ DX, $0x00000010
+	JAE  unrolled
 
 	// One register per iteration
 single:
 	CMPQ         DX, $0x00000008
 	JB           tail
-	VMOVUPD      (CX), Z20
-	VSUBPD       Z0, Z20, Z20
-	VCMPPD       $0x05, Z4, Z20, K1
-	VMOVUPD      Z1, Z21
-	VFMADD231PD  Z5, Z20, Z21
-	VADDPD       Z3, Z21, Z21
-	VSUBPD       Z3, Z21, Z22
-	VFNMADD231PD Z6, Z22, Z20
-	VSUBPD       Z2, Z20, Z20
-	VFNMADD231PD Z7, Z22, Z20
-	VMOVUPD      Z21, Z22
-	VPERMI2PD    Z16, Z15, Z22
-	VPSLLQ       $0x30, Z21, Z21
-	VPADDQ       Z22, Z21, Z21
-	VMOVUPD      Z13, Z22
-	VFMADD231PD  Z14, Z20, Z22
-	VFMADD213PD  Z12, Z20, Z22
-	VFMADD213PD  Z11, Z20, Z22
-	VFMADD213PD  Z10, Z20, Z22
-	VFMADD213PD  Z9, Z20, Z22
-	VFMADD213PD  Z8, Z20, Z22
-	VFMADD213PD  Z17, Z20, Z22
-	VMULPD.Z     Z21, Z22, K1, Z20
-	VMOVUPD      Z20, (AX)
-	VADDPD       Z20, Z18, Z18
+	VMOVUPD      (CX), Z21
+	VSUBPD       Z0, Z21, Z21
+	VCMPPD       $0x05, Z4, Z21, K1
+	VMOVUPD      Z1, Z22
+	VFMADD231PD  Z5, Z21, Z22
+	VADDPD       Z3, Z22, Z22
+	VSUBPD       Z3, Z22, Z23
+	VFNMADD231PD Z6, Z23, Z21
+	VSUBPD       Z2, Z21, Z21
+	VFNMADD231PD Z7, Z23, Z21
+	VMOVUPD      Z22, Z23
+	VPERMI2PD    Z16, Z15, Z23
+	VPSLLQ       $0x30, Z22, Z22
+	VPADDQ       Z23, Z22, Z22
+	VMOVUPD      Z13, Z23
+	VFMADD231PD  Z14, Z21, Z23
+	VFMADD213PD  Z12, Z21, Z23
+	VFMADD213PD  Z11, Z21, Z23
+	VFMADD213PD  Z10, Z21, Z23
+	VFMADD213PD  Z9, Z21, Z23
+	VFMADD213PD  Z8, Z21, Z23
+	VFMADD213PD  Z17, Z21, Z23
+	VMULPD.Z     Z22, Z23, K1, Z21
+	VMOVUPD      Z21, (AX)
+	VADDPD       Z21, Z18, Z18
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000008, DX
@@ -4136,42 +4349,45 @@ tail:
 	JZ           done
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VMOVUPD.Z    (CX), K1, Z20
-	VSUBPD       Z0, Z20, Z20
-	VCMPPD       $0x05, Z4, Z20, K1, K2
+	VMOVUPD.Z    (CX), K1, Z21
+	VSUBPD       Z0, Z21, Z21
+	VCMPPD       $0x05, Z4, Z21, K1, K2
 	VMOVUPD      Z1, Z0
-	VFMADD231PD  Z5, Z20, Z0
+	VFMADD231PD  Z5, Z21, Z0
 	VADDPD       Z3, Z0, Z0
 	VSUBPD       Z3, Z0, Z1
-	VFNMADD231PD Z6, Z1, Z20
-	VSUBPD       Z2, Z20, Z20
-	VFNMADD231PD Z7, Z1, Z20
+	VFNMADD231PD Z6, Z1, Z21
+	VSUBPD       Z2, Z21, Z21
+	VFNMADD231PD Z7, Z1, Z21
 	VMOVUPD      Z0, Z1
 	VPERMI2PD    Z16, Z15, Z1
 	VPSLLQ       $0x30, Z0, Z0
 	VPADDQ       Z1, Z0, Z0
 	VMOVUPD      Z13, Z1
-	VFMADD231PD  Z14, Z20, Z1
-	VFMADD213PD  Z12, Z20, Z1
-	VFMADD213PD  Z11, Z20, Z1
-	VFMADD213PD  Z10, Z20, Z1
-	VFMADD213PD  Z9, Z20, Z1
-	VFMADD213PD  Z8, Z20, Z1
-	VFMADD213PD  Z17, Z20, Z1
-	VMULPD.Z     Z0, Z1, K2, Z20
-	VMOVUPD      Z20, K1, (AX)
-	VADDPD       Z20, Z18, Z18
+	VFMADD231PD  Z14, Z21, Z1
+	VFMADD213PD  Z12, Z21, Z1
+	VFMADD213PD  Z11, Z21, Z1
+	VFMADD213PD  Z10, Z21, Z1
+	VFMADD213PD  Z9, Z21, Z1
+	VFMADD213PD  Z8, Z21, Z1
+	VFMADD213PD  Z17, Z21, Z1
+	VMULPD.Z     Z0, Z1, K2, Z21
+	VMOVUPD      Z21, K1, (AX)
+	VADDPD       Z21, Z18, Z18
 
 done:
 end:
 	VADDPD     Z19, Z18, Z18
-	VSHUFF64X2 $0x4e, Z18, Z18, Z0
-	VADDPD     Z0, Z18, Z18
-	VSHUFF64X2 $0xb1, Z18, Z18, Z0
-	VADDPD     Z0, Z18, Z18
-	VPERMILPD  $0x55, Z18, Z0
-	VADDPD     Z0, Z18, Z18
-	VMOVSD     X18, ret+88(FP)
+	VADDPD     Z18, Z20, Z20
+	VPXORD     Z18, Z18, Z18
+	VPXORD     Z19, Z19, Z19
+	VSHUFF64X2 $0x4e, Z20, Z20, Z0
+	VADDPD     Z0, Z20, Z20
+	VSHUFF64X2 $0xb1, Z20, Z20, Z0
+	VADDPD     Z0, Z20, Z20
+	VPERMILPD  $0x55, Z20, Z0
+	VADDPD     Z0, Z20, Z20
+	VMOVSD     X20, ret+88(FP)
 	VZEROUPPER
 	RET
 
