@@ -29,22 +29,28 @@ const (
 // Graviton2 and 3 and Ampere Altra). Neither the Linux auxiliary vector
 // nor golang.org/x/sys/cpu reports cache sizes on arm64, and the kernels
 // have only been run under qemu, where a cache cannot be measured.
-// TODO: measure the crossover on arm64 hardware (BenchmarkSoftmax at sizes
-// around the L2 size, three-pass against two-pass), and read the L2 size
-// from /sys/devices/system/cpu/cpu0/cache where it is exposed.
+// The right value may differ per operation: the two-pass LogSumExp does
+// the same arithmetic as the three-pass one with one read of x less, but
+// the two-pass Softmax computes each exponential twice, which on a core
+// whose exp throughput is below its memory bandwidth can cost more than
+// the read it saves.
+// TODO: measure the crossover on arm64 hardware (BenchmarkSoftmax and
+// BenchmarkLogSumExp around the L2 size, with setTwoPassMinBytes forcing
+// each algorithm), and read the L2 size from
+// /sys/devices/system/cpu/cpu0/cache where Linux exposes it.
 const neonTwoPassMinBytes = 1 << 20
 
-// hasNEON reports whether the CPU has ASIMD. Every arm64 CPU that Go runs
+// hasASIMD reports whether the CPU has ASIMD. Every arm64 CPU that Go runs
 // on has it in practice, but the kernel is only selected when the
 // hardware capabilities say so.
-var hasNEON = cpu.ARM64.HasASIMD
+var hasASIMD = cpu.ARM64.HasASIMD
 
 func init() {
 	twoPassMinBytes[kernelNEON] = neonTwoPassMinBytes
 }
 
 func supportedKernels() []kernelID {
-	if hasNEON {
+	if hasASIMD {
 		return []kernelID{kernelNEON, kernelGeneric}
 	}
 	return []kernelID{kernelGeneric}
@@ -53,12 +59,12 @@ func supportedKernels() []kernelID {
 // The magic constants of the exp kernels: 1.5*2^p plus the exponent bias
 // less j, so that t = magic + (x-a-mu)*log2(e), rounded to an integer,
 // holds the biased exponent of 2^(k-j) in its low bits.
-func magic32(j float32) float32 { return 0x1.8p23 + 127 - j }
-func magic64(j float64) float64 { return 0x1.8p52 + 1023 - j }
+func neonMagic32(j float32) float32 { return 0x1.8p23 + 127 - j }
+func neonMagic64(j float64) float64 { return 0x1.8p52 + 1023 - j }
 
-// padTail32 copies x, shorter than a block, into buf, fills the rest of
+// neonTail32 copies x, shorter than a block, into buf, fills the rest of
 // buf with -Inf and returns buf; for an empty x it returns nil.
-func padTail32(buf *[neonBlock32]float32, x []float32) *[neonBlock32]float32 {
+func neonTail32(buf *[neonBlock32]float32, x []float32) *[neonBlock32]float32 {
 	if len(x) == 0 {
 		return nil
 	}
@@ -69,8 +75,8 @@ func padTail32(buf *[neonBlock32]float32, x []float32) *[neonBlock32]float32 {
 	return buf
 }
 
-// padTail64 is padTail32 for float64.
-func padTail64(buf *[neonBlock64]float64, x []float64) *[neonBlock64]float64 {
+// neonTail64 is neonTail32 for float64.
+func neonTail64(buf *[neonBlock64]float64, x []float64) *[neonBlock64]float64 {
 	if len(x) == 0 {
 		return nil
 	}
@@ -104,7 +110,7 @@ func sumExp32(x []float32, shift float32) float64 {
 	case kernelNEON:
 		n := len(x) &^ (neonBlock32 - 1)
 		var buf [neonBlock32]float32
-		return sumExpNEON32(x[:n], padTail32(&buf, x[n:]), shift)
+		return sumExpNEON32(x[:n], neonTail32(&buf, x[n:]), shift)
 	}
 	return sumExp32Generic(x, shift)
 }
@@ -114,7 +120,7 @@ func sumExp64(x []float64, shift float64) float64 {
 	case kernelNEON:
 		n := len(x) &^ (neonBlock64 - 1)
 		var buf [neonBlock64]float64
-		return sumExpNEON64(x[:n], padTail64(&buf, x[n:]), shift)
+		return sumExpNEON64(x[:n], neonTail64(&buf, x[n:]), shift)
 	}
 	return sumExp64Generic(x, shift)
 }
@@ -125,8 +131,8 @@ func storeExp32(dst, x []float32, s expShift[float32]) float64 {
 		dst = dst[:len(x)]
 		n := len(x) &^ (neonBlock32 - 1)
 		var buf [neonBlock32]float32
-		tail := padTail32(&buf, x[n:])
-		sum := storeExpNEON32(dst[:n], x[:n], tail, s.a, s.mu, magic32(s.j))
+		tail := neonTail32(&buf, x[n:])
+		sum := storeExpNEON32(dst[:n], x[:n], tail, s.a, s.mu, neonMagic32(s.j))
 		copy(dst[n:], buf[:])
 		return sum
 	}
@@ -139,8 +145,8 @@ func storeExp64(dst, x []float64, s expShift[float64]) float64 {
 		dst = dst[:len(x)]
 		n := len(x) &^ (neonBlock64 - 1)
 		var buf [neonBlock64]float64
-		tail := padTail64(&buf, x[n:])
-		sum := storeExpNEON64(dst[:n], x[:n], tail, s.a, s.mu, magic64(s.j))
+		tail := neonTail64(&buf, x[n:])
+		sum := storeExpNEON64(dst[:n], x[:n], tail, s.a, s.mu, neonMagic64(s.j))
 		copy(dst[n:], buf[:])
 		return sum
 	}
@@ -171,8 +177,8 @@ func storeExpScaled32(dst, x []float32, s expShift[float32], c float32) {
 		dst = dst[:len(x)]
 		n := len(x) &^ (neonBlock32 - 1)
 		var buf [neonBlock32]float32
-		tail := padTail32(&buf, x[n:])
-		storeExpScaledNEON32(dst[:n], x[:n], tail, s.a, s.mu, magic32(s.j), c)
+		tail := neonTail32(&buf, x[n:])
+		storeExpScaledNEON32(dst[:n], x[:n], tail, s.a, s.mu, neonMagic32(s.j), c)
 		copy(dst[n:], buf[:])
 		return
 	}
@@ -185,8 +191,8 @@ func storeExpScaled64(dst, x []float64, s expShift[float64], c float64) {
 		dst = dst[:len(x)]
 		n := len(x) &^ (neonBlock64 - 1)
 		var buf [neonBlock64]float64
-		tail := padTail64(&buf, x[n:])
-		storeExpScaledNEON64(dst[:n], x[:n], tail, s.a, s.mu, magic64(s.j), c)
+		tail := neonTail64(&buf, x[n:])
+		storeExpScaledNEON64(dst[:n], x[:n], tail, s.a, s.mu, neonMagic64(s.j), c)
 		copy(dst[n:], buf[:])
 		return
 	}
@@ -216,7 +222,7 @@ func maxSumExp32(x []float32) (float32, float64) {
 	case kernelNEON:
 		n := len(x) &^ (neonBlock32 - 1)
 		var buf [neonBlock32]float32
-		return maxSumExpNEON32(x[:n], padTail32(&buf, x[n:]))
+		return maxSumExpNEON32(x[:n], neonTail32(&buf, x[n:]))
 	}
 	return maxSumExp32Generic(x)
 }
@@ -226,7 +232,7 @@ func maxSumExp64(x []float64) (float64, float64) {
 	case kernelNEON:
 		n := len(x) &^ (neonBlock64 - 1)
 		var buf [neonBlock64]float64
-		return maxSumExpNEON64(x[:n], padTail64(&buf, x[n:]))
+		return maxSumExpNEON64(x[:n], neonTail64(&buf, x[n:]))
 	}
 	return maxSumExp64Generic(x)
 }
@@ -269,7 +275,7 @@ func sumExpNEON32(x []float32, tail *[neonBlock32]float32, shift float32) float6
 func sumExpNEON64(x []float64, tail *[neonBlock64]float64, shift float64) float64
 
 // storeExpNEON32 does dst[i] = exp(x[i] - m), where m = a + mu + j*ln2 and
-// magic = magic32(j), over x and in place over the tail, and returns the
+// magic = neonMagic32(j), over x and in place over the tail, and returns the
 // sum of what it stored.
 //
 //go:noescape

@@ -61,7 +61,7 @@ func TestNEONExpULP(t *testing.T) {
 		for i := range x {
 			x[i] = float32(m - 104*float64(i)/n)
 		}
-		checkExpULP(t, x, float32(m), 2)
+		checkNEONExpULP(t, x, float32(m), 2)
 
 		x64 := make([]float64, n)
 		for i := range x64 {
@@ -69,11 +69,11 @@ func TestNEONExpULP(t *testing.T) {
 			// power of two.
 			x64[i] = m - 746*float64(i)/n + 1e-9*float64(i%7)
 		}
-		checkExpULP(t, x64, m, 3)
+		checkNEONExpULP(t, x64, m, 3)
 	}
 }
 
-func checkExpULP[F Float](t *testing.T, x []F, m F, maxULP float64) {
+func checkNEONExpULP[F Float](t *testing.T, x []F, m F, maxULP float64) {
 	t.Helper()
 	y := make([]F, len(x))
 	z := make([]F, len(x))
@@ -101,7 +101,7 @@ func checkExpULP[F Float](t *testing.T, x []F, m F, maxULP float64) {
 			}
 			continue
 		}
-		ulp := float64(nextUp(F(want)) - F(want))
+		ulp := float64(neonNextUp(F(want)) - F(want))
 		worst = max(worst, math.Abs(got-want)/ulp)
 	}
 	if worst > maxULP {
@@ -109,7 +109,7 @@ func checkExpULP[F Float](t *testing.T, x []F, m F, maxULP float64) {
 	}
 }
 
-func nextUp[F Float](v F) F {
+func neonNextUp[F Float](v F) F {
 	if is32[F]() {
 		return F(math.Nextafter32(float32(v), float32(math.Inf(1))))
 	}
@@ -185,21 +185,21 @@ func FuzzNEONKernels(f *testing.F) {
 		{40000, 39950, 39990.5, 39913},
 		{-1e300, 1e300, 0},
 	} {
-		f.Add(rawBits32(x), uint8(2))
-		f.Add(rawBits64(x), uint8(3|3<<2))
+		f.Add(neonRawBits32(x), uint8(2))
+		f.Add(neonRawBits64(x), uint8(3|3<<2))
 	}
 	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
 		offset := int(mode>>2) & 7
 		raw := mode&2 != 0
 		if mode&1 == 0 {
-			checkNEONMatchesGeneric(t, decodeFloats[float32](data, raw), offset)
+			checkNEONMatchesGeneric(t, neonDecodeFloats[float32](data, raw), offset)
 		} else {
-			checkNEONMatchesGeneric(t, decodeFloats[float64](data, raw), offset)
+			checkNEONMatchesGeneric(t, neonDecodeFloats[float64](data, raw), offset)
 		}
 	})
 }
 
-func rawBits32(x []float64) []byte {
+func neonRawBits32(x []float64) []byte {
 	b := make([]byte, 0, 4*len(x))
 	for _, v := range x {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(float32(v)))
@@ -207,7 +207,7 @@ func rawBits32(x []float64) []byte {
 	return b
 }
 
-func rawBits64(x []float64) []byte {
+func neonRawBits64(x []float64) []byte {
 	b := make([]byte, 0, 8*len(x))
 	for _, v := range x {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
@@ -215,9 +215,9 @@ func rawBits64(x []float64) []byte {
 	return b
 }
 
-// decodeFloats reads data as raw little-endian IEEE values of F, or as
+// neonDecodeFloats reads data as raw little-endian IEEE values of F, or as
 // 16-bit integers divided by 64.
-func decodeFloats[F Float](data []byte, raw bool) []F {
+func neonDecodeFloats[F Float](data []byte, raw bool) []F {
 	var x []F
 	switch {
 	case !raw:
@@ -277,7 +277,7 @@ func checkNEONMatchesGeneric[F Float](t *testing.T, in []F, offset int) {
 		storeExp64(as64(dst), as64(x), s)
 		storeExp64(as64(inPlace), as64(inPlace), s)
 	}
-	if !slices.EqualFunc(dst, inPlace, sameFloat[F]) {
+	if !slices.EqualFunc(dst, inPlace, neonSameFloat[F]) {
 		t.Errorf("n=%d: storeExp in place differs from out of place", len(x))
 	}
 	copy(inPlace, x)
@@ -290,13 +290,13 @@ func checkNEONMatchesGeneric[F Float](t *testing.T, in []F, offset int) {
 		storeExpScaled64(as64(dst), as64(x), s, 0.25)
 		storeExpScaled64(as64(inPlace), as64(inPlace), s, 0.25)
 	}
-	if !slices.EqualFunc(dst, inPlace, sameFloat[F]) {
+	if !slices.EqualFunc(dst, inPlace, neonSameFloat[F]) {
 		t.Errorf("n=%d: storeExpScaled in place differs from out of place", len(x))
 	}
 }
 
-// sameFloat reports whether a and b are equal or both NaN.
-func sameFloat[F Float](a, b F) bool { return a == b || (a != a && b != b) }
+// neonSameFloat reports whether a and b are equal or both NaN.
+func neonSameFloat[F Float](a, b F) bool { return a == b || (a != a && b != b) }
 
 func checkNEONSpecial[F Float](t *testing.T, dst, x []F, hasNaN bool) {
 	t.Helper()
