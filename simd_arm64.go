@@ -47,6 +47,15 @@ var hasASIMD = cpu.ARM64.HasASIMD
 
 func init() {
 	twoPassMinBytes[kernelNEON] = neonTwoPassMinBytes
+
+	// The NEON sum kernels keep 16 float32 (8 float64) lanes and do not
+	// fold them into float64 as they go, so the drivers hand them blocks
+	// of 16 terms per lane: see sumRun.
+	// TODO: fold the lanes into float64 every sumRun iterations inside the
+	// assembly, as the amd64 kernels do, and drop these smaller blocks,
+	// which cost one call per 256 (float32) or 128 (float64) elements.
+	sumBlocks[kernelNEON].f32 = 16 * sumRun
+	sumBlocks[kernelNEON].f64 = 8 * sumRun
 }
 
 func supportedKernels() []kernelID {

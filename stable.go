@@ -10,11 +10,30 @@ import (
 // that keeps the accuracy contract at any length, and the special values.
 
 // sumBlock is the number of elements each kernel call sums before the sum
-// is folded into a float64 compensated total. Within a block the SIMD
-// kernels accumulate in the element type, in many lanes, so each lane adds
-// at most a few hundred terms; that keeps float32 sums well inside the
-// 2e-6 contract at every length, for the cost of one call per block.
+// is folded into a float64 compensated total, unless the kernel asks for
+// less (sumBlockOf). Within a block the SIMD kernels accumulate in the
+// element type, in many lanes, folding each lane into float64 every
+// sumRun terms, which keeps the sums within the contract at every length
+// for the cost of one call per block.
 const sumBlock = 4096
+
+// sumBlocks holds, per kernel, a smaller block for kernels that cannot
+// bound their lanes' runs of additions themselves: a block of
+// lanes*sumRun elements gives each lane at most sumRun terms. Zero means
+// sumBlock.
+var sumBlocks [len(kernelNames)]struct{ f32, f64 int }
+
+// sumBlockOf returns the block length of the active kernel for F.
+func sumBlockOf[F Float]() int {
+	b := sumBlocks[activeKernel].f64
+	if is32[F]() {
+		b = sumBlocks[activeKernel].f32
+	}
+	if b == 0 {
+		return sumBlock
+	}
+	return b
+}
 
 // is32 reports whether F is float32. It is a constant in each
 // instantiation, so the branches it guards compile away.
@@ -104,8 +123,9 @@ func storeLogSoftmax[F Float](dst, x []F, shift, logSum F) {
 // sumExp returns the sum of exp(x[i]-shift), block by block.
 func sumExp[F Float](x []F, shift F) float64 {
 	var acc neumaier
+	block := sumBlockOf[F]()
 	for len(x) > 0 {
-		n := min(len(x), sumBlock)
+		n := min(len(x), block)
 		if is32[F]() {
 			acc.add(sumExp32(as32(x[:n]), float32(shift)))
 		} else {
@@ -120,6 +140,7 @@ func sumExp[F Float](x []F, shift F) float64 {
 // block. m is finite and at least every finite x[i].
 func storeExp[F Float](dst, x []F, m F) float64 {
 	var acc neumaier
+	block := sumBlockOf[F]()
 	var s32 expShift[float32]
 	var s64 expShift[float64]
 	if is32[F]() {
@@ -128,7 +149,7 @@ func storeExp[F Float](dst, x []F, m F) float64 {
 		s64 = newExpShift(float64(m))
 	}
 	for len(x) > 0 {
-		n := min(len(x), sumBlock)
+		n := min(len(x), block)
 		if is32[F]() {
 			acc.add(storeExp32(as32(dst[:n]), as32(x[:n]), s32))
 		} else {
@@ -146,8 +167,9 @@ func storeExp[F Float](dst, x []F, m F) float64 {
 func maxSumExp[F Float](x []F) (F, float64) {
 	m := lowest[F]()
 	var acc neumaier
+	block := sumBlockOf[F]()
 	for len(x) > 0 {
-		n := min(len(x), sumBlock)
+		n := min(len(x), block)
 		var bm F
 		var bs float64
 		if is32[F]() {
