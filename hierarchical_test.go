@@ -538,7 +538,7 @@ func TestTreeErrors(t *testing.T) {
 	if _, err := NewHierarchical[float64](nil, 2, nil); err == nil {
 		t.Error("NewHierarchical(nil tree): no error")
 	}
-	if _, err := NewHierarchical(tr, 1<<62, make([]float64, 0)); err == nil {
+	if _, err := NewHierarchical(tr, math.MaxInt/2, make([]float64, 0)); err == nil {
 		t.Error("NewHierarchical(huge dim): no error")
 	}
 }

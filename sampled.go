@@ -531,10 +531,19 @@ func (s *SampledSoftmax[F]) Sample(src rand.Source) int {
 	return tries
 }
 
+// addTries returns a + b, both in [0, maxTries], saturating at maxTries
+// rather than overflowing (int has 32 bits on some platforms).
+func addTries(a, b int) int {
+	if a > maxTries-b {
+		return maxTries
+	}
+	return a + b
+}
+
 // maxTries caps the number of draws Sample reports, which the exponential
 // race computes rather than performs and which can be astronomically
 // large for a sampler with nearly all its probability on a few classes.
-const maxTries = 1 << 53
+const maxTries = min(1<<53, math.MaxInt)
 
 // drawDistinct fills classes with distinct draws and returns the number of
 // draws it took.
@@ -603,7 +612,7 @@ func (s *SampledSoftmax[F]) finishByRace(src rand.Source, classes []int, picked,
 	}
 
 	for _, c := range classes[picked:] {
-		tries = min(tries+geometric(src, rest.total()), maxTries)
+		tries = addTries(tries, geometric(src, rest.total()))
 		rest.add(-s.sampler.Prob(c))
 	}
 	return tries

@@ -11,15 +11,21 @@ import (
 	"testing"
 )
 
-// smallRun trains every layer briefly on the first part of the embedded
-// corpus and returns the report.
-func smallRun(t *testing.T, seed uint64) string {
+// smallCorpus writes the first part of the embedded corpus to a file in
+// dir and returns its path.
+func smallCorpus(t *testing.T, dir string) string {
 	t.Helper()
-	path := filepath.Join(os.TempDir(), "wordlm-test-corpus.txt")
+	path := filepath.Join(dir, "small.txt")
 	if err := os.WriteFile(path, []byte(defaultCorpus[:120000]), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	defer os.Remove(path)
+	return path
+}
+
+// smallRun trains every layer briefly on the corpus at path and returns
+// the report.
+func smallRun(t *testing.T, path string, seed uint64) string {
+	t.Helper()
 	var out bytes.Buffer
 	s := settings{dim: 16, context: 3, epochs: 1, lr: 0.2, seed: seed}
 	if err := run(&out, io.Discard, path, "", 3, 2, s); err != nil {
@@ -33,11 +39,12 @@ func smallRun(t *testing.T, seed uint64) string {
 var times = regexp.MustCompile(`\d+\.\d+s `)
 
 func TestDeterministic(t *testing.T) {
-	a, b := smallRun(t, 7), smallRun(t, 7)
+	path := smallCorpus(t, t.TempDir())
+	a, b := smallRun(t, path, 7), smallRun(t, path, 7)
 	if times.ReplaceAllString(a, "") != times.ReplaceAllString(b, "") {
 		t.Errorf("two runs with seed 7 differ:\n%s\n---\n%s", a, b)
 	}
-	if c := smallRun(t, 8); times.ReplaceAllString(a, "") == times.ReplaceAllString(c, "") {
+	if c := smallRun(t, path, 8); times.ReplaceAllString(a, "") == times.ReplaceAllString(c, "") {
 		t.Errorf("seeds 7 and 8 gave the same report")
 	}
 	for _, v := range variants {
@@ -50,7 +57,7 @@ func TestDeterministic(t *testing.T) {
 // TestLearns checks that training beats the uniform distribution by a wide
 // margin: the full-softmax perplexity is well under the vocabulary size.
 func TestLearns(t *testing.T) {
-	report := smallRun(t, 1)
+	report := smallRun(t, smallCorpus(t, t.TempDir()), 1)
 	m := regexp.MustCompile(`vocabulary (\d+)`).FindStringSubmatch(report)
 	row := regexp.MustCompile(`\nsoftmax +[\d.]+s +([\d.]+) +([\d.]+)%`).FindStringSubmatch(report)
 	if m == nil || row == nil {
