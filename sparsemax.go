@@ -60,6 +60,11 @@ const roundoff = 0x1p-53
 // candidates even at a million inputs.
 const sparsemaxStack = 128
 
+// sparsemaxPurge is the number of candidates at which the filter first
+// runs a cleanup pass over those it has stored; it does again each time
+// their number doubles.
+const sparsemaxPurge = 32
+
 // sparsemaxPasses is the number of cleanup passes after which the pivoting
 // method prunes the candidates; after twice as many, the exact resolution
 // decides them. Tests lower it to exercise those paths.
@@ -567,10 +572,13 @@ func writeSparsemax[F Float](dst, src []F, r *sparsemaxResult[F]) {
 }
 
 // sparsemaxDense is the number of candidates from which the filter, if it
-// has kept more than half of the inputs it has seen, stops storing them and
-// only sums the rest (step 2 at the top of this file): the support is then
-// likely most of the vector, and storing and re-reading it would cost more
-// than sorting does on such inputs. Inputs of at most 4*sparsemaxDense
+// has kept more than half of the inputs it has seen and at least a
+// sixteenth of all, stops storing them and only sums the rest (step 2 at
+// the top of this file): the support is then likely most of the vector, and
+// storing and re-reading it would cost more than sorting does on such
+// inputs. (The sixteenth keeps inputs sorted in descending order, such as
+// the logits of a vocabulary sorted by frequency, on the filter, which on
+// them keeps exactly the support.) Inputs of at most 4*sparsemaxDense
 // elements are summed from the start.
 const sparsemaxDense = 4
 
@@ -598,6 +606,7 @@ func filterBound(s, k, extra float64) float64 {
 func solveSparsemax[F Float](r *sparsemaxResult[F], src, buf []F,
 	sc *sparseScratch[F]) (support []F, ok bool) {
 
+	// Step 1: the maximum, and the shift.
 	mx := maxOf(src)
 	if !isFinite(mx) {
 		return nil, false
@@ -610,10 +619,10 @@ func solveSparsemax[F Float](r *sparsemaxResult[F], src, buf []F,
 	}
 	c := r.c
 
-	// Every sum below is kept as sum + comp by TwoSum, at most two
-	// updates per input; the error of such a sum is below ops²·u²·2k for
-	// ops updates of a set that never held more than k inputs. sumErr
-	// bounds that error for every set, divided by nothing.
+	// Every sum below is kept as sum + comp by TwoSum; the error of such a
+	// sum, after ops additions and removals to a set of at most k inputs
+	// (each within 2 of c), is below ops²·u²·2k. With ops <= 2n and k <= n,
+	// sumErr bounds it for every sum here.
 	nf := float64(len(src))
 	sumErr := 8 * roundoff * roundoff * nf * nf * nf
 	extra := 16*roundoff + sumErr
@@ -628,6 +637,7 @@ func solveSparsemax[F Float](r *sparsemaxResult[F], src, buf []F,
 	slack := 16*roundoff*k + extra
 	bound := (sum - 1) - slack // filterBound(sum, k, extra)
 	seenMax := false
+	purgeAt := sparsemaxPurge
 	i := 0
 	for len(src) > 4*sparsemaxDense {
 		// The hot loop skips the inputs certainly outside the support; it
@@ -664,7 +674,17 @@ func solveSparsemax[F Float](r *sparsemaxResult[F], src, buf []F,
 		}
 		slack += 16 * roundoff
 		bound = (sum + comp - 1) - slack
-		if n >= sparsemaxDense && 2*n > i {
+		if n >= purgeAt {
+			// Each time the candidates double, drop those now at or below
+			// rho(v): they drag rho down, and with it the filter.
+			var kept []F
+			kept, k, sum, comp, lowest = prune(buf[:n], c, k, sum, comp, extra, wmax)
+			n = len(kept)
+			purgeAt = 2 * max(n, sparsemaxPurge)
+			slack = 16*roundoff*k + extra
+			bound = (sum + comp - 1) - slack
+		}
+		if n >= sparsemaxDense && 2*n > i && 16*n >= len(src) {
 			break
 		}
 	}
@@ -674,10 +694,10 @@ func solveSparsemax[F Float](r *sparsemaxResult[F], src, buf []F,
 	cand := buf[:n]
 
 	if i < len(src) {
-		// Most inputs are candidates. Add every other candidate
-		// to v, testing against the bound v had at this point, without
-		// storing; if all of v proves to be above tau(v) (step 3), v is
-		// the support.
+		// Most inputs are candidates. Add every other candidate to v,
+		// testing against the bound v had at this point, without storing;
+		// if all of v proves to be above tau(v) (step 3), v is the
+		// support.
 		ds, dc, count, dl := sumAbove(src[i:], c, k, bound)
 		kd := float64(count)
 		lowest = min(lowest, dl)
@@ -733,29 +753,11 @@ func solveSparsemax[F Float](r *sparsemaxResult[F], src, buf []F,
 			return cand, true
 		}
 
-		// Step 4: a cleanup pass, which drops the candidates at or below
-		// rho of those left, updating rho after each.
-		bound = filterBound(sum+comp, kf, extra)
-		j := 0
-		lowest = wmax
-		for _, x := range cand {
-			cand[j] = x // kept only if j advances
-			w := float64(x) - c
-			if kf*w <= bound {
-				var e float64
-				sum, e = twoSum(sum, -w)
-				comp += e
-				kf--
-				bound = filterBound(sum+comp, kf, extra)
-				continue
-			}
-			j++
-			if w < lowest {
-				lowest = w
-			}
-		}
-		if j < len(cand) {
-			cand = cand[:j]
+		// Step 4: a cleanup pass.
+		var kept []F
+		kept, _, sum, comp, lowest = prune(cand, c, kf, sum, comp, extra, wmax)
+		if len(kept) < len(cand) {
+			cand = kept
 			passes++
 			if passes < 2*sparsemaxPasses {
 				if passes >= sparsemaxPasses && !pruned {
@@ -836,6 +838,38 @@ func twoSum(a, b float64) (s, e float64) {
 	bb := s - a
 	e = (a - (s - bb)) + (b - bb)
 	return s, e
+}
+
+// prune is a cleanup pass (Condat's last step) over the candidates cand,
+// which with k - len(cand) more inputs (the maximum, before the filter
+// stores it) make up a set v whose sum, shifted by c, is sum + comp. It
+// drops, in place, each candidate certainly at or below rho(v), removing it
+// from v at once, which raises rho for the candidates after it. It returns
+// the candidates kept, the new k, sum and comp, and the smallest shifted
+// candidate kept, or top if that is smaller.
+func prune[F Float](cand []F, c, k, sum, comp, extra, top float64) (kept []F,
+	k2, sum2, comp2, lowest float64) {
+
+	bound := filterBound(sum+comp, k, extra)
+	lowest = top
+	j := 0
+	for _, x := range cand {
+		cand[j] = x // kept only if j advances; stored before x is converted
+		w := float64(x) - c
+		if k*w <= bound {
+			var e float64
+			sum, e = twoSum(sum, -w)
+			comp += e
+			k--
+			bound = filterBound(sum+comp, k, extra)
+			continue
+		}
+		j++
+		if w < lowest {
+			lowest = w
+		}
+	}
+	return cand[:j], k, sum, comp, lowest
 }
 
 // compensatedSum returns the sum of the inputs in x shifted by c as an
