@@ -31,6 +31,7 @@ import (
 // variants are the rows of the results table, in order.
 var variants = []variant{
 	{name: "softmax", build: newSoftmaxLayer},
+	{name: "sparsemax", build: newSparsemaxLayer},
 }
 
 func main() {
