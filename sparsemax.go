@@ -557,6 +557,13 @@ func (r *sparsemaxResult[F]) sumSquares(src, support []F) float64 {
 }
 
 // writeSparsemax sets dst[i] to the sparsemax output for src[i].
+//
+// TODO: this pass and the filter's skip loop are scalar Go; the core has
+// no kernel for them. A SIMD kernel for max((x-c)-t, 0) where x >= bound,
+// and one that finds the next x with k·(x-c) > bound, would make both
+// passes as fast as the core's max, which matters for the supports of the
+// whole vector (the ramp and equal benchmarks), where they are most of
+// the time.
 func writeSparsemax[F Float](dst, src []F, r *sparsemaxResult[F]) {
 	c, hi, lo, bound := r.c, r.tauHi, r.tauLo, r.bound
 	dst = dst[:len(src)]
@@ -642,6 +649,7 @@ func solveSparsemax[F Float](r *sparsemaxResult[F], src, buf []F,
 	for len(src) > 4*sparsemaxDense {
 		// The hot loop skips the inputs certainly outside the support; it
 		// is kept apart so that it carries no more state than it uses.
+		// (TODO: a SIMD kernel; see writeSparsemax.)
 		for i < len(src) && k*(float64(src[i])-c) <= bound {
 			i++
 		}
