@@ -674,7 +674,7 @@ func solveSparsemax[F Float](r *sparsemaxResult[F], src, buf []F,
 		// A NaN is stored and summed like a candidate; it makes the sum,
 		// and then every bound, NaN, which is checked after the loop.
 		var e float64
-		sum, e = twoSum(sum, w)
+		sum, e = knuthTwoSum(sum, w)
 		comp += e
 		k++
 		if w < lowest {
@@ -710,7 +710,7 @@ func solveSparsemax[F Float](r *sparsemaxResult[F], src, buf []F,
 		kd := float64(count)
 		lowest = min(lowest, dl)
 		var dc2 float64
-		sum, dc2 = twoSum(sum, ds)
+		sum, dc2 = knuthTwoSum(sum, ds)
 		comp += dc + dc2
 		if sum != sum {
 			return nil, false // NaN
@@ -718,7 +718,7 @@ func solveSparsemax[F Float](r *sparsemaxResult[F], src, buf []F,
 		if !seenMax {
 			// The maximum was counted at the start and again here.
 			var e float64
-			sum, e = twoSum(sum, -(m - c))
+			sum, e = knuthTwoSum(sum, -(m - c))
 			comp += e
 			kd--
 		}
@@ -830,7 +830,7 @@ func sumAbove[F Float](src []F, c, k, bound float64) (sum, comp float64, count i
 func simplexThreshold(sum, comp float64, k int) (hi, lo, inv float64) {
 	kf := float64(k)
 	inv = 1 / kf
-	dh, dl := twoSum(sum, -1)
+	dh, dl := knuthTwoSum(sum, -1)
 	dl += comp
 	hi = dh * inv
 	// hi is within an ulp or two of dh/k, so its remainder is exact, and
@@ -840,8 +840,9 @@ func simplexThreshold(sum, comp float64, k int) (hi, lo, inv float64) {
 	return hi, lo, inv
 }
 
-// twoSum returns s = fl(a+b) and the exact error a+b-s (Knuth).
-func twoSum(a, b float64) (s, e float64) {
+// knuthTwoSum returns s = fl(a+b) and the exact error a+b-s (Knuth's TwoSum).
+// sampled.go has the same function as twoSum; they could move to stable.go.
+func knuthTwoSum(a, b float64) (s, e float64) {
 	s = a + b
 	bb := s - a
 	e = (a - (s - bb)) + (b - bb)
@@ -866,7 +867,7 @@ func prune[F Float](cand []F, c, k, sum, comp, extra, top float64) (kept []F,
 		w := float64(x) - c
 		if k*w <= bound {
 			var e float64
-			sum, e = twoSum(sum, -w)
+			sum, e = knuthTwoSum(sum, -w)
 			comp += e
 			k--
 			bound = filterBound(sum+comp, k, extra)
@@ -885,7 +886,7 @@ func prune[F Float](cand []F, c, k, sum, comp, extra, top float64) (kept []F,
 func compensatedSum[F Float](x []F, c float64) (sum, comp float64) {
 	for _, v := range x {
 		var e float64
-		sum, e = twoSum(sum, float64(v)-c)
+		sum, e = knuthTwoSum(sum, float64(v)-c)
 		comp += e
 	}
 	return sum, comp
@@ -915,7 +916,7 @@ func duchiPrune[F Float](x []F, c float64) int {
 		for _, v := range x[lo : lo+gt+eq] {
 			w := float64(v) - c
 			var e float64
-			gs, e = twoSum(gs, w)
+			gs, e = knuthTwoSum(gs, w)
 			gc += e
 			ga += math.Abs(w)
 		}
