@@ -33,6 +33,7 @@ var variants = []variant{
 	{name: "softmax", build: newSoftmaxLayer},
 	{name: "hierarchical", build: newHierarchicalLayer},
 	{name: "sampled", build: newSampledLayer},
+	{name: "sparsemax", build: newSparsemaxLayer},
 }
 
 func main() {
