@@ -11,6 +11,22 @@
 // place; sums are blocked and compensated so that the accuracy holds at any
 // length.
 //
+// # The variants
+//
+// Three members of the family break the softmax bottleneck of a large
+// output space:
+//
+//   - [Sparsemax] projects logits onto the probability simplex, giving
+//     exact zeros, in expected linear time, with its backward pass
+//     ([SparsemaxBackward]) and losses ([SparsemaxLoss], [SparsemaxLossDist]).
+//   - [Hierarchical] is a hierarchical softmax over a binary [Tree]
+//     ([NewHuffmanTree], [NewBalancedTree], [NewTree]): log-probabilities in
+//     O(d log n), the exact top k, and training steps that touch only a
+//     path; its Huffman trees are fastText's and word2vec's, node for node.
+//   - [SampledSoftmax] is TensorFlow's sampled_softmax_loss with sparse
+//     gradients, over constant-time samplers ([NewUniformSampler],
+//     [NewLogUniformSampler], [NewUnigramSampler]).
+//
 // # Special values
 //
 // Special values follow PyTorch and SciPy, so ported code keeps its

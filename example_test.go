@@ -85,3 +85,26 @@ func ExampleKernel() {
 	fmt.Println(softmax.Kernel() != "")
 	// Output: true
 }
+
+func ExampleSparsemax() {
+	// Sparsemax gives exactly 0 below a threshold: the support here is the
+	// two largest logits.
+	logits := []float64{2.0, 1.6, 0.3, -1.0, 1.1}
+	p := make([]float64, len(logits))
+	threshold, support := softmax.Sparsemax(p, logits)
+	fmt.Printf("%.2f threshold %.2f support %d\n", p, threshold, support)
+	// Output: [0.70 0.30 0.00 0.00 0.00] threshold 1.30 support 2
+}
+
+func ExampleNewLogUniformSampler() {
+	// A log-uniform (Zipfian) sampler over a vocabulary sorted by frequency,
+	// and the expected count of a class in a sample of 64 distinct classes
+	// that took 80 draws.
+	s, err := softmax.NewLogUniformSampler(50000)
+	if err != nil {
+		panic(err)
+	}
+	p := s.Prob(0)
+	fmt.Printf("P(0) = %.4f, expected count %.4f\n", p, softmax.ExpectedCount(p, 80, true))
+	// Output: P(0) = 0.0641, expected count 0.9950
+}
