@@ -183,37 +183,10 @@ const sumRun = 16
 // stay in the L1 cache.
 const expChunk = 512
 
-// maxOf32Generic returns the largest element of x, which is not empty. It
+// maxOfGeneric returns the largest element of x, which is not empty. It
 // may or may not return NaN when x holds one; callers find NaN through the
 // exp kernels, which propagate it.
-func maxOf32Generic(x []float32) float32 {
-	m0, m1, m2, m3 := x[0], x[0], x[0], x[0]
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		v := x[i : i+4 : i+4]
-		if v[0] > m0 {
-			m0 = v[0]
-		}
-		if v[1] > m1 {
-			m1 = v[1]
-		}
-		if v[2] > m2 {
-			m2 = v[2]
-		}
-		if v[3] > m3 {
-			m3 = v[3]
-		}
-	}
-	for ; i < len(x); i++ {
-		if x[i] > m0 {
-			m0 = x[i]
-		}
-	}
-	return max(m0, m1, m2, m3)
-}
-
-// maxOf64Generic is maxOf32Generic for float64.
-func maxOf64Generic(x []float64) float64 {
+func maxOfGeneric[F Float](x []F) F {
 	m0, m1, m2, m3 := x[0], x[0], x[0], x[0]
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
@@ -277,23 +250,8 @@ func storeExp64Generic(dst, x []float64, s expShift[float64]) float64 {
 	return expShifted64(dst, x, s)
 }
 
-// scale32Generic multiplies every element of x by c.
-func scale32Generic(x []float32, c float32) {
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		v := x[i : i+4 : i+4]
-		v[0] *= c
-		v[1] *= c
-		v[2] *= c
-		v[3] *= c
-	}
-	for ; i < len(x); i++ {
-		x[i] *= c
-	}
-}
-
-// scale64Generic multiplies every element of x by c.
-func scale64Generic(x []float64, c float64) {
+// scaleGeneric multiplies every element of x by c.
+func scaleGeneric[F Float](x []F, c F) {
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
 		v := x[i : i+4 : i+4]
@@ -314,7 +272,7 @@ func storeExpScaled32Generic(dst, x []float32, s expShift[float32], c float32) {
 	for len(x) > 0 {
 		n := min(len(x), expChunk)
 		expShifted32(dst[:n], x[:n], m)
-		scale32Generic(dst[:n], c)
+		scaleGeneric(dst[:n], c)
 		dst, x = dst[n:], x[n:]
 	}
 }
@@ -324,23 +282,15 @@ func storeExpScaled64Generic(dst, x []float64, s expShift[float64], c float64) {
 	for len(x) > 0 {
 		n := min(len(x), expChunk)
 		expShifted64(dst[:n], x[:n], s)
-		scale64Generic(dst[:n], c)
+		scaleGeneric(dst[:n], c)
 		dst, x = dst[n:], x[n:]
 	}
 }
 
-// storeLogSoftmax32Generic sets dst[i] = (x[i]-shift) - logSum. The two
+// storeLogSoftmaxGeneric sets dst[i] = (x[i]-shift) - logSum. The two
 // subtractions are kept apart: x[i]-shift is exact when x[i] is near the
 // maximum, which keeps the result accurate when shift is large.
-func storeLogSoftmax32Generic(dst, x []float32, shift, logSum float32) {
-	dst = dst[:len(x)]
-	for i, v := range x {
-		dst[i] = (v - shift) - logSum
-	}
-}
-
-// storeLogSoftmax64Generic sets dst[i] = (x[i]-shift) - logSum.
-func storeLogSoftmax64Generic(dst, x []float64, shift, logSum float64) {
+func storeLogSoftmaxGeneric[F Float](dst, x []F, shift, logSum F) {
 	dst = dst[:len(x)]
 	for i, v := range x {
 		dst[i] = (v - shift) - logSum
@@ -354,12 +304,12 @@ func storeLogSoftmax64Generic(dst, x []float64, shift, logSum float64) {
 // -Inf gives (lowest, 0). The SIMD kernels read x once; this reference
 // reads it twice.
 func maxSumExp32Generic(x []float32) (float32, float64) {
-	m := max(maxOf32Generic(x), -math.MaxFloat32)
+	m := max(maxOfGeneric(x), -math.MaxFloat32)
 	return m, sumExp32Generic(x, m)
 }
 
 // maxSumExp64Generic is maxSumExp32Generic for float64.
 func maxSumExp64Generic(x []float64) (float64, float64) {
-	m := max(maxOf64Generic(x), -math.MaxFloat64)
+	m := max(maxOfGeneric(x), -math.MaxFloat64)
 	return m, sumExp64Generic(x, m)
 }

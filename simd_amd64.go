@@ -63,7 +63,7 @@ func maxOf32(x []float32) float32 {
 	case kernelAVX2:
 		return maxOf32AVX2(x)
 	}
-	return maxOf32Generic(x)
+	return maxOfGeneric(x)
 }
 
 func maxOf64(x []float64) float64 {
@@ -73,7 +73,7 @@ func maxOf64(x []float64) float64 {
 	case kernelAVX2:
 		return maxOf64AVX2(x)
 	}
-	return maxOf64Generic(x)
+	return maxOfGeneric(x)
 }
 
 func sumExp32(x []float32, shift float32) float64 {
@@ -155,7 +155,7 @@ func scale32(x []float32, c float32) {
 	case kernelAVX2:
 		scale32AVX2(x, c)
 	default:
-		scale32Generic(x, c)
+		scaleGeneric(x, c)
 	}
 }
 
@@ -166,7 +166,7 @@ func scale64(x []float64, c float64) {
 	case kernelAVX2:
 		scale64AVX2(x, c)
 	default:
-		scale64Generic(x, c)
+		scaleGeneric(x, c)
 	}
 }
 
@@ -177,7 +177,7 @@ func storeLogSoftmax32(dst, x []float32, shift, logSum float32) {
 	case kernelAVX2:
 		storeLogSoftmax32AVX2(dst[:len(x)], x, shift, logSum)
 	default:
-		storeLogSoftmax32Generic(dst, x, shift, logSum)
+		storeLogSoftmaxGeneric(dst, x, shift, logSum)
 	}
 }
 
@@ -188,7 +188,7 @@ func storeLogSoftmax64(dst, x []float64, shift, logSum float64) {
 	case kernelAVX2:
 		storeLogSoftmax64AVX2(dst[:len(x)], x, shift, logSum)
 	default:
-		storeLogSoftmax64Generic(dst, x, shift, logSum)
+		storeLogSoftmaxGeneric(dst, x, shift, logSum)
 	}
 }
 

@@ -102,7 +102,7 @@ func maxOf32(x []float32) float32 {
 		_ = x[0] // an empty x panics here, as in the generic kernel
 		return maxOfNEON32(x)
 	}
-	return maxOf32Generic(x)
+	return maxOfGeneric(x)
 }
 
 func maxOf64(x []float64) float64 {
@@ -111,7 +111,7 @@ func maxOf64(x []float64) float64 {
 		_ = x[0] // an empty x panics here, as in the generic kernel
 		return maxOfNEON64(x)
 	}
-	return maxOf64Generic(x)
+	return maxOfGeneric(x)
 }
 
 func sumExp32(x []float32, shift float32) float64 {
@@ -168,7 +168,7 @@ func scale32(x []float32, c float32) {
 		scaleNEON32(x, c)
 		return
 	}
-	scale32Generic(x, c)
+	scaleGeneric(x, c)
 }
 
 func scale64(x []float64, c float64) {
@@ -177,7 +177,7 @@ func scale64(x []float64, c float64) {
 		scaleNEON64(x, c)
 		return
 	}
-	scale64Generic(x, c)
+	scaleGeneric(x, c)
 }
 
 func storeExpScaled32(dst, x []float32, s expShift[float32], c float32) {
@@ -214,7 +214,7 @@ func storeLogSoftmax32(dst, x []float32, shift, logSum float32) {
 		storeLogSoftmaxNEON32(dst[:len(x)], x, shift, logSum)
 		return
 	}
-	storeLogSoftmax32Generic(dst, x, shift, logSum)
+	storeLogSoftmaxGeneric(dst, x, shift, logSum)
 }
 
 func storeLogSoftmax64(dst, x []float64, shift, logSum float64) {
@@ -223,7 +223,7 @@ func storeLogSoftmax64(dst, x []float64, shift, logSum float64) {
 		storeLogSoftmaxNEON64(dst[:len(x)], x, shift, logSum)
 		return
 	}
-	storeLogSoftmax64Generic(dst, x, shift, logSum)
+	storeLogSoftmaxGeneric(dst, x, shift, logSum)
 }
 
 func maxSumExp32(x []float32) (float32, float64) {

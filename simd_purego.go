@@ -7,12 +7,12 @@ package softmax
 
 func supportedKernels() []kernelID { return []kernelID{kernelGeneric} }
 
-func maxOf32(x []float32) float32                 { return maxOf32Generic(x) }
-func maxOf64(x []float64) float64                 { return maxOf64Generic(x) }
+func maxOf32(x []float32) float32                 { return maxOfGeneric(x) }
+func maxOf64(x []float64) float64                 { return maxOfGeneric(x) }
 func sumExp32(x []float32, shift float32) float64 { return sumExp32Generic(x, shift) }
 func sumExp64(x []float64, shift float64) float64 { return sumExp64Generic(x, shift) }
-func scale32(x []float32, c float32)              { scale32Generic(x, c) }
-func scale64(x []float64, c float64)              { scale64Generic(x, c) }
+func scale32(x []float32, c float32)              { scaleGeneric(x, c) }
+func scale64(x []float64, c float64)              { scaleGeneric(x, c) }
 func maxSumExp32(x []float32) (float32, float64)  { return maxSumExp32Generic(x) }
 func maxSumExp64(x []float64) (float64, float64)  { return maxSumExp64Generic(x) }
 
@@ -33,9 +33,9 @@ func storeExpScaled64(dst, x []float64, s expShift[float64], c float64) {
 }
 
 func storeLogSoftmax32(dst, x []float32, shift, logSum float32) {
-	storeLogSoftmax32Generic(dst, x, shift, logSum)
+	storeLogSoftmaxGeneric(dst, x, shift, logSum)
 }
 
 func storeLogSoftmax64(dst, x []float64, shift, logSum float64) {
-	storeLogSoftmax64Generic(dst, x, shift, logSum)
+	storeLogSoftmaxGeneric(dst, x, shift, logSum)
 }

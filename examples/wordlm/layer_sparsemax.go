@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"github.com/gosoftmax/softmax"
-	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 )
 
@@ -17,10 +16,9 @@ import (
 // updates only those rows of W: after the first steps, the forward pass is
 // nearly all its cost.
 type sparsemaxLayer struct {
-	w      blas32.General // vocab × dim
-	b      []float32
-	logits []float32
-	grad   []float32 // the gradient in step, the distribution elsewhere
+	// The weights, biases and buffers are the full softmax's; grad holds
+	// the gradient in step and the distribution elsewhere.
+	*softmaxLayer
 
 	// Statistics of the held-out evaluation, which calls logProb once per
 	// position.
@@ -28,20 +26,7 @@ type sparsemaxLayer struct {
 }
 
 func newSparsemaxLayer(cfg layerConfig) layer {
-	l := &sparsemaxLayer{
-		w:      blas32.General{Rows: cfg.vocab, Cols: cfg.dim, Stride: cfg.dim},
-		b:      make([]float32, cfg.vocab),
-		logits: make([]float32, cfg.vocab),
-		grad:   make([]float32, cfg.vocab),
-	}
-	l.w.Data = make([]float32, cfg.vocab*cfg.dim)
-	return l
-}
-
-// forward sets l.logits = W h + b.
-func (l *sparsemaxLayer) forward(h []float32) {
-	copy(l.logits, l.b)
-	blas32.Gemv(blas.NoTrans, 1, l.w, vec(h), 1, vec(l.logits))
+	return &sparsemaxLayer{softmaxLayer: newSoftmaxLayer(cfg).(*softmaxLayer)}
 }
 
 func (l *sparsemaxLayer) step(h []float32, target int, lr float32, dh []float32) float64 {
