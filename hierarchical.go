@@ -490,7 +490,10 @@ func NewHierarchical[F Float](t *Tree, dim int, weights []F) (*Hierarchical[F], 
 		return nil, errors.New("softmax.NewHierarchical: the tree is nil")
 	case dim <= 0:
 		return nil, fmt.Errorf("softmax.NewHierarchical: dim = %d; it must be positive", dim)
-	case dim > math.MaxInt/max(1, t.Rows()) || len(weights) != t.Rows()*dim:
+	case dim > math.MaxInt/max(1, t.Rows()):
+		return nil, fmt.Errorf("softmax.NewHierarchical: %d rows × dim %d overflows int",
+			t.Rows(), dim)
+	case len(weights) != t.Rows()*dim:
 		return nil, fmt.Errorf("softmax.NewHierarchical: len(weights) = %d, want %d rows × %d = %d",
 			len(weights), t.Rows(), dim, t.Rows()*dim)
 	}
@@ -527,7 +530,7 @@ func (m *Hierarchical[F]) LogProb(h []F, class int) F {
 // LogProbs sets dst[c] = log P(c | h) for every class: one matrix-vector
 // product for all the decisions, then one pass down the tree.
 //
-// It panics if len(dst) is not NumClasses() or len(h) is not Dim().
+// It panics if len(dst) is not Tree().NumClasses() or len(h) is not Dim().
 func (m *Hierarchical[F]) LogProbs(dst, h []F) {
 	m.checkHidden("Hierarchical.LogProbs", h)
 	t := m.tree

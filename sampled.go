@@ -309,10 +309,16 @@ func (s *UnigramSampler) Draw(src rand.Source) int {
 // draw was rejected; this function does not, so that the expected count of
 // a distinct sample never exceeds 1.
 func ExpectedCount(p float64, tries int, unique bool) float64 {
+	return expectedCount(p, float64(tries), unique)
+}
+
+// expectedCount is ExpectedCount for a number of draws held as a float64,
+// which the exponential race of Sample can make larger than any int.
+func expectedCount(p, tries float64, unique bool) float64 {
 	if !unique {
-		return p * float64(tries)
+		return p * tries
 	}
-	return -math.Expm1(float64(tries) * math.Log1p(-p))
+	return -math.Expm1(tries * math.Log1p(-p))
 }
 
 // SampledConfig configures a SampledSoftmax. The zero values of its
@@ -372,7 +378,7 @@ type SampledSoftmax[F Float] struct {
 	expected     []float64
 	sampledLogQ  []F
 	trueExpected []float64
-	tries        int
+	tries        float64 // draws the sample took; see Sample
 	hasSample    bool
 	fromSampler  bool
 
@@ -403,8 +409,8 @@ type SampledSoftmax[F Float] struct {
 // or NumSampled is not 0 without a Sampler.
 func NewSampledSoftmax[F Float](cfg SampledConfig) (*SampledSoftmax[F], error) {
 	const fn = "softmax.NewSampledSoftmax"
-	if cfg.Dim < 1 {
-		return nil, fmt.Errorf("%s: Dim = %d; need at least 1", fn, cfg.Dim)
+	if cfg.Dim < 1 || cfg.Dim > maxSampledSize {
+		return nil, fmt.Errorf("%s: Dim = %d; need 1 to %d", fn, cfg.Dim, maxSampledSize)
 	}
 	if cfg.NumTrue < 0 {
 		return nil, fmt.Errorf("%s: NumTrue = %d; need at least 0", fn, cfg.NumTrue)
@@ -431,17 +437,23 @@ func NewSampledSoftmax[F Float](cfg SampledConfig) (*SampledSoftmax[F], error) {
 	return s, nil
 }
 
+// maxSampledSize bounds Dim and NumSampled, so that the workspace a
+// SampledSoftmax allocates for them, and the products of sizes it forms,
+// stay far from overflow and from exhausting memory: 2^24, beyond any
+// hidden size or sample in use.
+const maxSampledSize = 1 << 24
+
 // SetNumSampled sets the number of classes Sample draws to k. It returns
-// an error, and changes nothing, if there is no Sampler, if k < 1, or if
-// the sample is to be distinct and the Sampler has fewer than k classes of
-// nonzero probability.
+// an error, and changes nothing, if there is no Sampler, if k < 1 or
+// k > 2^24, or if the sample is to be distinct and the Sampler has fewer
+// than k classes of nonzero probability.
 func (s *SampledSoftmax[F]) SetNumSampled(k int) error {
 	const fn = "softmax.SampledSoftmax.SetNumSampled"
 	if s.sampler == nil {
 		return fmt.Errorf("%s: there is no Sampler", fn)
 	}
-	if k < 1 {
-		return fmt.Errorf("%s: %d samples; need at least 1", fn, k)
+	if k < 1 || k > maxSampledSize {
+		return fmt.Errorf("%s: %d samples; need 1 to %d", fn, k, maxSampledSize)
 	}
 	n := s.sampler.NumClasses()
 	if s.unique {
@@ -455,7 +467,10 @@ func (s *SampledSoftmax[F]) SetNumSampled(k int) error {
 	}
 
 	s.numSampled = k
-	s.rejectBudget = 2*n + 16*k
+	s.rejectBudget = math.MaxInt // 2n + 16k, without overflowing
+	if n < (math.MaxInt-16*k)/2 {
+		s.rejectBudget = 2*n + 16*k
+	}
 	s.sampled = make([]int, k)
 	s.expected = make([]float64, k)
 	s.sampledLogQ = make([]F, k)
@@ -486,7 +501,10 @@ func positiveClasses(s Sampler) int {
 // the Sampler with the randomness of src, and returns the number of draws
 // it took (more than NumSampled when a distinct sample rejected repeats).
 // The expected count of each class follows from that number, as
-// ExpectedCount says.
+// ExpectedCount says. The number returned is capped at 2^53 (at MaxInt
+// where int has 32 bits): a very skewed distribution can make it
+// astronomically large, and the expected counts are computed from the
+// uncapped number.
 //
 // A distinct sample is drawn by rejecting repeats, which is fast while
 // the classes drawn hold little of the probability. When rejections
@@ -508,7 +526,7 @@ func (s *SampledSoftmax[F]) Sample(src rand.Source) int {
 	s.sampledLogQ = grow(s.sampledLogQ, k)
 	classes := s.sampled
 
-	tries := k
+	tries := float64(k)
 	if s.unique {
 		tries = s.drawDistinct(src, classes)
 	} else {
@@ -522,22 +540,13 @@ func (s *SampledSoftmax[F]) Sample(src rand.Source) int {
 			panic(fmt.Sprintf("softmax.%s: the Sampler drew class %d, outside [0, %d)",
 				fn, c, n))
 		}
-		q := ExpectedCount(s.sampler.Prob(c), tries, s.unique)
+		q := expectedCount(s.sampler.Prob(c), tries, s.unique)
 		s.expected[j] = q
 		s.sampledLogQ[j] = F(math.Log(q))
 	}
 	s.tries = tries
 	s.hasSample, s.fromSampler = true, true
-	return tries
-}
-
-// addTries returns a + b, both in [0, maxTries], saturating at maxTries
-// rather than overflowing (int has 32 bits on some platforms).
-func addTries(a, b int) int {
-	if a > maxTries-b {
-		return maxTries
-	}
-	return a + b
+	return int(min(tries, maxTries))
 }
 
 // maxTries caps the number of draws Sample reports, which the exponential
@@ -547,12 +556,12 @@ const maxTries = min(1<<53, math.MaxInt)
 
 // drawDistinct fills classes with distinct draws and returns the number of
 // draws it took.
-func (s *SampledSoftmax[F]) drawDistinct(src rand.Source, classes []int) int {
+func (s *SampledSoftmax[F]) drawDistinct(src rand.Source, classes []int) float64 {
 	s.seen.reset(len(classes))
 	picked, tries, rejected := 0, 0, 0
 	for picked < len(classes) {
 		if rejected > s.rejectBudget {
-			return s.finishByRace(src, classes, picked, tries)
+			return s.finishByRace(src, classes, picked, float64(tries))
 		}
 		c := s.sampler.Draw(src)
 		tries++
@@ -563,7 +572,7 @@ func (s *SampledSoftmax[F]) drawDistinct(src rand.Source, classes []int) int {
 		classes[picked] = c
 		picked++
 	}
-	return tries
+	return float64(tries)
 }
 
 // finishByRace completes classes[picked:] and returns the number of draws
@@ -578,7 +587,8 @@ func (s *SampledSoftmax[F]) drawDistinct(src rand.Source, classes []int) int {
 // and the order of finishing is the order of picking. The draws are then
 // drawn from their geometric distributions. By memorylessness, the draws
 // rejection sampling already spent waiting count as they are.
-func (s *SampledSoftmax[F]) finishByRace(src rand.Source, classes []int, picked, tries int) int {
+func (s *SampledSoftmax[F]) finishByRace(src rand.Source, classes []int, picked int,
+	tries float64) float64 {
 	// Keep the k-picked earliest finishers in a max-heap.
 	want := len(classes) - picked
 	keys, heap := s.raceKey[:0], s.raceClass[:0]
@@ -612,7 +622,7 @@ func (s *SampledSoftmax[F]) finishByRace(src rand.Source, classes []int, picked,
 	}
 
 	for _, c := range classes[picked:] {
-		tries = addTries(tries, geometric(src, rest.total()))
+		tries += geometric(src, rest.total())
 		rest.add(-s.sampler.Prob(c))
 	}
 	return tries
@@ -656,19 +666,15 @@ func uniformOpen(src rand.Source) float64 {
 }
 
 // geometric returns the number of independent trials up to and including
-// the first success, for success probability q, capped at maxTries.
-func geometric(src rand.Source, q float64) int {
+// the first success, for success probability q; +Inf when q is 0.
+func geometric(src rand.Source, q float64) float64 {
 	switch {
 	case q >= 1:
 		return 1
 	case !(q > 0):
-		return maxTries
+		return math.Inf(1)
 	}
-	g := math.Floor(math.Log(uniformOpen(src)) / math.Log1p(-q))
-	if g >= maxTries-1 {
-		return maxTries
-	}
-	return 1 + int(g)
+	return 1 + math.Floor(math.Log(uniformOpen(src))/math.Log1p(-q))
 }
 
 // SetSample makes classes the sample the next batches share, with the
@@ -697,7 +703,7 @@ func (s *SampledSoftmax[F]) SetSample(classes []int, expected, trueExpected []fl
 		s.sampledLogQ[j] = F(math.Log(q))
 	}
 	s.trueExpected = append(s.trueExpected[:0], trueExpected...)
-	s.tries = k
+	s.tries = float64(k)
 	s.hasSample, s.fromSampler = true, false
 }
 
@@ -763,7 +769,7 @@ func (s *SampledSoftmax[F]) Loss(losses, dh, h []F, labels []int, w, b []F) F {
 	for j, c := range labels {
 		var q float64
 		if s.fromSampler {
-			q = ExpectedCount(s.sampler.Prob(c), s.tries, s.unique)
+			q = expectedCount(s.sampler.Prob(c), s.tries, s.unique)
 		} else {
 			q = s.trueExpected[j]
 		}
@@ -839,7 +845,8 @@ func (s *SampledSoftmax[F]) checkLoss(losses, dh, h []F, labels []int, w, b []F)
 	}
 	n = len(w) / d
 	if b != nil && len(b) != n {
-		panic(fmt.Sprintf("%s: len(b) = %d, want %d classes", fn, len(b), n))
+		panic(fmt.Sprintf("%s: len(b) = %d but len(w)/Dim = %d classes; one of them is wrong",
+			fn, len(b), n))
 	}
 	if s.fromSampler && s.sampler.NumClasses() != n {
 		panic(fmt.Sprintf("%s: the Sampler has %d classes, w has %d rows",
@@ -961,7 +968,10 @@ func (s *SampledSoftmax[F]) GradRow(j int) (class int, dw []F, db F) {
 
 // Step applies the gradients of the last Loss with learning rate lr:
 // w[c] -= lr·dw[c] and b[c] -= lr·db[c] for each class c with a gradient.
-// b may be nil. It panics if w and b do not have the sizes Loss had.
+// b may be nil, which leaves the biases as they are (their gradients from
+// Loss are then not applied). Before the first Loss there is nothing to
+// apply and Step does nothing. It panics if w and b do not have the sizes
+// Loss had.
 func (s *SampledSoftmax[F]) Step(w, b []F, lr F) {
 	const fn = "softmax.SampledSoftmax.Step"
 	d := s.dim

@@ -427,12 +427,12 @@ func TestDistinctSampleNeverHangs(t *testing.T) {
 		if got := distinct(classes); len(got) != n || got[0] != 0 || got[n-1] != n-1 {
 			t.Fatalf("the sample is not every class once: %d distinct", len(got))
 		}
-		if float64(tries) < min(1e14, maxTries) {
-			t.Errorf("%d draws; the rarest classes need about 1e15 (or the cap, %d)",
-				tries, maxTries)
+		if float64(tries) < min(1e14, maxTries) || s.tries < 1e14 {
+			t.Errorf("%d draws (%g uncapped); the rarest classes need about 1e15 "+
+				"(or the cap, %d)", tries, s.tries, maxTries)
 		}
 		for j, c := range classes {
-			want := ExpectedCount(sampler.Prob(c), tries, true)
+			want := expectedCount(sampler.Prob(c), s.tries, true)
 			if expected[j] != want || !(want > 0 && want <= 1) {
 				t.Errorf("expected count of class %d = %g, want %g in (0, 1]", c, expected[j], want)
 			}
@@ -975,4 +975,70 @@ func TestSampledPanics(t *testing.T) {
 
 	noSampler, _ := NewSampledSoftmax[float32](SampledConfig{Dim: d})
 	assertPanics(t, "softmax.SampledSoftmax.Sample", func() { noSampler.Sample(rand.NewPCG(1, 1)) })
+}
+
+// TestSkewedSampleExpectedCounts checks that the expected counts of a
+// distinct sample stay right when the draws it would take are far beyond
+// 2^53: two rare classes among one of overwhelming count must be drawn,
+// which takes about 1.5 times the big count in draws, so their expected
+// count is about 1 - e^-1.5, not the 2^53/big that a capped count gives.
+func TestSkewedSampleExpectedCounts(t *testing.T) {
+	for _, big := range []float64{1e15, 1e17, 1e20} {
+		sampler, err := NewUnigramSampler([]float64{big, 1, 1}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := NewSampledSoftmax[float64](SampledConfig{Dim: 1, Sampler: sampler, NumSampled: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := rand.NewPCG(9, 9)
+		var sum float64
+		const runs = 400
+		for range runs {
+			s.Sample(src)
+			classes, expected := s.Sampled()
+			for j, c := range classes {
+				if c == 1 {
+					sum += expected[j]
+				}
+			}
+		}
+		if mean := sum / runs; mean < 0.5 || mean > 0.95 {
+			t.Errorf("counts {%g, 1, 1}: mean expected count of a rare class %g, want "+
+				"about 0.7", big, mean)
+		}
+	}
+}
+
+// TestHugeSettingsAreErrors checks that absurd sizes are errors from the
+// constructor, not a crash when it allocates, and that a sampler over
+// 2^62 (or 2^30) classes still samples at once.
+func TestHugeSettingsAreErrors(t *testing.T) {
+	u, err := NewUniformSampler(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cfg := range []SampledConfig{
+		{Dim: 2, Sampler: u, NumSampled: math.MaxInt, WithReplacement: true},
+		{Dim: 2, Sampler: u, NumSampled: math.MaxInt / 3, WithReplacement: true},
+		{Dim: math.MaxInt, Sampler: u, NumSampled: 4},
+	} {
+		if _, err := NewSampledSoftmax[float32](cfg); err == nil {
+			t.Errorf("%+v: no error", cfg)
+		}
+	}
+	for _, n := range []int{math.MaxInt / 2, math.MaxInt} {
+		huge, err := NewLogUniformSampler(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := NewSampledSoftmax[float32](SampledConfig{Dim: 2, Sampler: huge, NumSampled: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tries := s.Sample(rand.NewPCG(1, 1)); tries < 5 || tries > 1000 {
+			t.Errorf("n = %d: %d draws for 5 distinct classes", n, tries)
+		}
+	}
 }

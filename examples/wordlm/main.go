@@ -91,8 +91,8 @@ func run(out, progress io.Writer, corpusPath, layers string, minCount, examples 
 		return err
 	}
 
-	fmt.Fprintf(out, "corpus:  %s, %d KB, %d words; vocabulary %d (words seen %d+ times, "+
-		"the rest as %s)\n", c.name, c.bytes/1024, len(c.train)+len(c.heldOut), len(c.words),
+	fmt.Fprintf(out, "corpus:  %s, %d kB, %d words; vocabulary %d (words seen %d+ times, "+
+		"the rest as %s)\n", c.name, (c.bytes+500)/1000, len(c.train)+len(c.heldOut), len(c.words),
 		minCount, unknownWord)
 	fmt.Fprintf(out, "split:   %d training words, %d held out (every 10th line)\n",
 		len(c.train), len(c.heldOut))
