@@ -253,3 +253,17 @@ func assertPanics(t *testing.T, want string, f func()) {
 	}()
 	f()
 }
+
+// specialPositions returns where a special-value test puts its value in a
+// vector of length n: every position of a short vector, so that the value
+// lands in every lane of the body and of the tail, and a few of a long one.
+func specialPositions(n int) []int {
+	if n > 33 {
+		return []int{0, n / 3, n / 2, n - 1}
+	}
+	positions := make([]int, n)
+	for i := range positions {
+		positions[i] = i
+	}
+	return positions
+}

@@ -126,14 +126,7 @@ func specialValues[F Float](t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, n := range []int{1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 65, 100, 4097} {
 		base := randomLogits[F](rng, n, 5)
-		positions := []int{0, n / 2, n - 1}
-		if n <= 33 {
-			positions = positions[:0]
-			for i := range n {
-				positions = append(positions, i)
-			}
-		}
-		for _, p := range positions {
+		for _, p := range specialPositions(n) {
 			for _, special := range []struct {
 				name string
 				set  func(x []F)

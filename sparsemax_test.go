@@ -506,14 +506,7 @@ func sparsemaxSpecialValues[F Float](t *testing.T) {
 	for _, n := range []int{1, 2, 3, 7, 16, 17, 33, 100, 4097} {
 		for _, spread := range []float64{1e-3, 2} {
 			base := randomLogits[F](rng, n, spread)
-			positions := []int{0, n / 3, n / 2, n - 1}
-			if n <= 33 {
-				positions = positions[:0]
-				for i := range n {
-					positions = append(positions, i)
-				}
-			}
-			for _, p := range positions {
+			for _, p := range specialPositions(n) {
 				for _, special := range []struct {
 					name string
 					set  func(x []F)
