@@ -1,8 +1,10 @@
 package softmax
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 )
@@ -266,4 +268,17 @@ func specialPositions(n int) []int {
 		positions[i] = i
 	}
 	return positions
+}
+
+// readCases decodes the JSON case file at path (under testdata/cases) into
+// file, failing t if it cannot.
+func readCases(t *testing.T, path string, file any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, file); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"testing"
 
@@ -222,16 +221,10 @@ func (f *jsonFloat) UnmarshalJSON(b []byte) error {
 // TestPyTorchCases checks every case of testdata/cases/softmax_special.json
 // (float32 inputs, PyTorch's answers) under every kernel and algorithm.
 func TestPyTorchCases(t *testing.T) {
-	data, err := os.ReadFile("testdata/cases/softmax_special.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var file struct {
 		Float32 []specialCase `json:"float32"`
 	}
-	if err := json.Unmarshal(data, &file); err != nil {
-		t.Fatal(err)
-	}
+	readCases(t, "testdata/cases/softmax_special.json", &file)
 	if len(file.Float32) == 0 {
 		t.Fatal("no cases read")
 	}

@@ -77,32 +77,40 @@ func BenchmarkSparsemax(b *testing.B) {
 	benchSparsemax[float64](b)
 }
 
-func benchSparsemax[F Float](b *testing.B) {
+// forEachSparsemaxInput calls f with the name and values of every
+// benchmark input: <n> for normal logits, ramp-<n> and equal-<n>.
+func forEachSparsemaxInput[F Float](f func(name string, x []F)) {
 	for _, kind := range []string{"normal", "ramp", "equal"} {
 		for _, n := range sparsemaxBenchSizes {
-			x := sparsemaxBenchInput[F](kind, n)
-			y, scratch := make([]F, n), make([]F, n)
 			name := fmt.Sprint(n)
 			if kind != "normal" {
 				name = kind + "-" + name
 			}
-			for _, alg := range []string{"sort", "linear"} {
-				b.Run(fmt.Sprintf("%T/%s/%s", F(0), alg, name), func(b *testing.B) {
-					b.SetBytes(int64(n * sizeOf[F]()))
-					b.ReportAllocs()
-					var k int
-					for b.Loop() {
-						if alg == "sort" {
-							_, k = sortSparsemax(y, x, scratch)
-						} else {
-							_, k = Sparsemax(y, x)
-						}
-					}
-					b.ReportMetric(float64(k), "support")
-				})
-			}
+			f(name, sparsemaxBenchInput[F](kind, n))
 		}
 	}
+}
+
+func benchSparsemax[F Float](b *testing.B) {
+	forEachSparsemaxInput(func(name string, x []F) {
+		n := len(x)
+		y, scratch := make([]F, n), make([]F, n)
+		for _, alg := range []string{"sort", "linear"} {
+			b.Run(fmt.Sprintf("%T/%s/%s", F(0), alg, name), func(b *testing.B) {
+				b.SetBytes(int64(n * sizeOf[F]()))
+				b.ReportAllocs()
+				var k int
+				for b.Loop() {
+					if alg == "sort" {
+						_, k = sortSparsemax(y, x, scratch)
+					} else {
+						_, k = Sparsemax(y, x)
+					}
+				}
+				b.ReportMetric(float64(k), "support")
+			})
+		}
+	})
 }
 
 // BenchmarkSparsemaxSpeedup reports the figure the two algorithms are
@@ -119,36 +127,30 @@ func BenchmarkSparsemaxSpeedup(b *testing.B) {
 }
 
 func speedupSparsemax[F Float](b *testing.B) {
-	for _, kind := range []string{"normal", "ramp", "equal"} {
-		for _, n := range sparsemaxBenchSizes {
-			x := sparsemaxBenchInput[F](kind, n)
-			y, scratch := make([]F, n), make([]F, n)
-			name := fmt.Sprint(n)
-			if kind != "normal" {
-				name = kind + "-" + name
-			}
-			b.Run(fmt.Sprintf("%T/%s", F(0), name), func(b *testing.B) {
-				// About 20µs of the library's work per batch.
-				batch := max(1, 20000/n)
-				best := [2]time.Duration{math.MaxInt64, math.MaxInt64}
-				b.ReportAllocs()
-				for b.Loop() {
-					for alg := range best {
-						start := time.Now()
-						for range batch {
-							if alg == 0 {
-								sortSparsemax(y, x, scratch)
-							} else {
-								Sparsemax(y, x)
-							}
+	forEachSparsemaxInput(func(name string, x []F) {
+		n := len(x)
+		y, scratch := make([]F, n), make([]F, n)
+		b.Run(fmt.Sprintf("%T/%s", F(0), name), func(b *testing.B) {
+			// About 20µs of the library's work per batch.
+			batch := max(1, 20000/n)
+			best := [2]time.Duration{math.MaxInt64, math.MaxInt64}
+			b.ReportAllocs()
+			for b.Loop() {
+				for alg := range best {
+					start := time.Now()
+					for range batch {
+						if alg == 0 {
+							sortSparsemax(y, x, scratch)
+						} else {
+							Sparsemax(y, x)
 						}
-						best[alg] = min(best[alg], time.Since(start))
 					}
+					best[alg] = min(best[alg], time.Since(start))
 				}
-				b.ReportMetric(float64(best[0])/float64(best[1]), "sort/linear")
-			})
-		}
-	}
+			}
+			b.ReportMetric(float64(best[0])/float64(best[1]), "sort/linear")
+		})
+	})
 }
 
 // BenchmarkSparsemaxInPlace measures Sparsemax(x, x), which keeps its

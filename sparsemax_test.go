@@ -2,12 +2,10 @@ package softmax
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"testing"
 
@@ -222,10 +220,6 @@ func equalBits[F Float](a, b []F) bool {
 }
 
 func TestSparsemaxCases(t *testing.T) {
-	data, err := os.ReadFile("testdata/cases/sparsemax.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var file struct {
 		Cases []struct {
 			Input     []jsonFloat `json:"input"`
@@ -234,9 +228,7 @@ func TestSparsemaxCases(t *testing.T) {
 			Support   int         `json:"support"`
 		} `json:"cases"`
 	}
-	if err := json.Unmarshal(data, &file); err != nil {
-		t.Fatal(err)
-	}
+	readCases(t, "testdata/cases/sparsemax.json", &file)
 	if len(file.Cases) == 0 {
 		t.Fatal("no cases read")
 	}
